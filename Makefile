@@ -1,0 +1,81 @@
+# smtptrace build: `make`, `make run`, `make test`, `make asan`, `make deps`.
+CC      ?= cc
+PKGS    := libpcap sqlite3
+CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -Wall -Wextra -Werror -Wvla -Wshadow -Wformat=2
+OPT     ?= -O2 -g
+CFLAGS  ?=
+ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lsqlite3)
+
+BUILD   ?= build
+LIB_SRC := $(sort $(wildcard capture/*.c dissect/*.c store/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
+            sqlite3 tshark tcpdump clang libclang-rt-14-dev
+
+.PHONY: all deps run test unit asan clean samples golden-update
+all: smtptrace
+
+smtptrace: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
+
+# Installs the Debian packages that are missing; as non-root prints the apt-get line and fails.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	else \
+	  echo "missing packages; run as root: apt-get install -y$$missing" >&2; exit 1; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory smtptrace
+	@rm -f samples.db samples.db-wal samples.db-shm
+	./smtptrace read samples/*.pcap* -d samples.db
+
+unit: $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory smtptrace unit
+	@$(MAKE) --no-print-directory asan
+	@sh tests/run_all.sh
+
+# Sanitizer build in its own tree: build-asan/smtptrace.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  build-asan/smtptrace build-asan/unit
+
+build-asan/smtptrace: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+build-asan/unit: $(UNIT_BIN)
+	@touch $@
+
+# Rewrites tests/golden/*.txt from the current binary; review the diff before committing.
+golden-update: smtptrace
+	@sh tests/golden/update.sh
+
+samples:
+	@sh samples/make-samples.sh
+
+clean:
+	rm -rf build build-asan smtptrace

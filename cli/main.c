@@ -1,0 +1,41 @@
+/* main.c: the smtptrace command line: dispatches to read (and later query, show, live). */
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/pcap_source.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: smtptrace read [options] FILE...   analyze capture files (pcap, pcapng, - for stdin)\n"
+          "       smtptrace --version\n"
+          "read options:\n"
+          "  --netmon          print every SMTP frame the way Network Monitor did\n"
+          "  -f EXPR           BPF filter applied while reading (as tcpdump)\n"
+          "  --port LIST       TCP ports that carry SMTP (default 25,587,2525)\n"
+          "exit status: 0 all read, 1 an input was damaged (what came before is kept),\n"
+          "             2 an input could not be read, 64 usage, 70 out of memory, 130 interrupted\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_ALL_READ;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("smtptrace %s (%s)\n", SMTPTRACE_VERSION, pcap_source_lib_version());
+        return EXIT_ALL_READ;
+    }
+    if (strcmp(argv[1], "read") == 0)
+        return cmd_read(argc - 1, argv + 1);
+    fprintf(stderr, "smtptrace: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
