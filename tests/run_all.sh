@@ -1,0 +1,33 @@
+#!/bin/sh
+# run_all.sh: runs every test suite of smtptrace and ends with the line "N passed, N failed".
+# Each suite prints "PASS name" / "FAIL name: why" lines (and "SKIP name: why"); we count them.
+cd "$(dirname "$0")/.." || exit 2
+log=tests/out/run_all.log
+mkdir -p tests/out
+: > "$log"
+
+run_suite() {
+    echo "== $1" | tee -a "$log"
+    shift
+    "$@" 2>&1 | tee -a "$log" | grep -E '^(FAIL|SKIP)' || true
+}
+
+run_suite "unit tests (normal build)" sh tests/unit.sh build
+run_suite "unit tests (ASan+UBSan build)" sh tests/unit.sh build-asan
+run_suite "golden transcripts" sh tests/golden.sh ./smtptrace
+run_suite "golden transcripts (ASan+UBSan)" sh tests/golden.sh build-asan/smtptrace
+run_suite "command line" sh tests/cli.sh ./smtptrace
+run_suite "malformed corpus (ASan+UBSan)" sh tests/malformed.sh build-asan/smtptrace ./smtptrace
+run_suite "tshark cross-check" python3 tests/crosscheck_tshark.py ./smtptrace
+run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
+
+passed=$(grep -c '^PASS' "$log")
+failed=$(grep -c '^FAIL' "$log")
+skipped=$(grep -c '^SKIP' "$log")
+echo "full log: $log"
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
