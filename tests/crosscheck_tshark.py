@@ -11,19 +11,21 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from smtpout import run_netmon, stream_key  # noqa: E402
 
+VERBS = {'HELO', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'VRFY', 'EXPN', 'HELP', 'NOOP', 'QUIT',
+         'STARTTLS', 'AUTH', 'ETRN', 'ATRN', 'TURN', 'SEND', 'SOML', 'SAML', 'XAUTH', 'XEXCH50',
+         'X-LINK2STATE'}
+
 # file -> why tshark 4.0 cannot be the reference for it
 KNOWN = {
-    'sv-smtp-pipelining.pcap': 'tshark 4.0 does not dissect commands pipelined after DATA in one segment',
-    'sv-smtp-mail-553-data-554-rejected.pcap': 'tshark 4.0 misses the second pipelined MAIL/RCPT',
-    'sv-smtp-errors-four-sessions.pcap': 'tshark treats port 465 as TLS and junk lines as commands',
-    'sv-smtp-bdat-rset-two-messages.pcap': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'zeek-smtp-bdat-27-chunks.pcap': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'zeek-smtp-bdat-pipelining-two-messages.pcap': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'zeek-smtp-bdat-rfc3030-example1.pcap': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'zeek-smtp-bdat-gap.pcap': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'zeek-smtp-bdat-invalid-521-three-sessions.pcapng': 'tshark 4.0 reads BDAT chunk bytes as commands',
-    'sv-smtp-starttls-not-advertised-mixed-case.pcap': 'no greeting captured: tshark guesses the direction',
-    'zeek-smtp-ipv6-ehlo-typed-bytewise.pcap': 'one byte per segment: tshark does not reassemble the lines',
+    'sv-smtp-large-1mb-message.pcap':
+        'capture out of order (retransmissions, ACKs before data): tshark 4.0 loses two 250 replies',
+    'sv-smtp-mail-553-data-554-rejected.pcap': 'tshark 4.0 misses the second pipelined MAIL/RCPT/DATA',
+    'sv-smtp-pipelining.pcap': 'tshark 4.0 does not dissect MAIL/RCPT/DATA pipelined with the body in one segment',
+    'zeek-smtp-bdat-gap.pcap': 'tshark stops after the hole; Zeek, like us, finds DATA and QUIT after it',
+    'zeek-smtp-bdat-invalid-521-three-sessions.pcapng':
+        'tshark takes the bytes after an invalid BDAT (refused with 521) as chunk data and misses QUIT',
+    'zeek-smtp-bdat-pipelining-two-messages.pcap':
+        'tshark 4.0 reads the pipelined MAIL/RCPT/BDAT segments as chunk data',
 }
 
 
@@ -65,7 +67,7 @@ def main():
         print('SKIP tshark cross-check of ../shared/corpus/real: folder absent')
     for path in files:
         name = os.path.basename(path)
-        if name in KNOWN:
+        if name in KNOWN and os.environ.get('CROSSCHECK_ALL') != '1':
             print('PASS tshark %s: not compared (%s)' % (name, KNOWN[name]))
             continue
         ports = '25,465,587,2525,2526,10025'
@@ -76,15 +78,16 @@ def main():
         theirs = tshark_streams(path, [int(p) for p in ports.split(',')])
         problems = []
         for key in sorted(set(ours) | set(theirs)):
-            o = ours.get(key, {'cmds': [], 'codes_per_line': []})
+            o = ours.get(key, {'cmds': [], 'codes': []})
             t = theirs.get(key, {'cmds': [], 'codes': []})
             # tshark shows at most 4 characters of unknown verbs; compare on that much.
-            ocmds = [c[:4] for c in o['cmds']]
+            # tshark shows no verb for lines that are not commands (junk, text after a refused DATA).
+            ocmds = [c[:4] for c in o['cmds'] if c in VERBS]
             tcmds = [c[:4] for c in t['cmds']]
             if ocmds != tcmds:
                 problems.append('%s commands: ours %s, tshark %s' % (key, ocmds, tcmds))
-            if o['codes_per_line'] != t['codes']:
-                problems.append('%s replies: ours %s, tshark %s' % (key, o['codes_per_line'], t['codes']))
+            if o.get('codes', []) != t['codes']:
+                problems.append('%s replies: ours %s, tshark %s' % (key, o.get('codes'), t['codes']))
         if problems:
             print('FAIL tshark %s: %s' % (name, '; '.join(problems)[:1500]))
         else:
