@@ -6,5 +6,7 @@
 
 /* Each returns an exit status from cli/exit_codes.h; argv[0] is the subcommand name. */
 int cmd_read(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

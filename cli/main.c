@@ -35,6 +35,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "read") == 0)
         return cmd_read(argc - 1, argv + 1);
+    if (strcmp(argv[1], "query") == 0)
+        return cmd_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "show") == 0)
+        return cmd_show(argc - 1, argv + 1);
     fprintf(stderr, "smtptrace: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;
