@@ -6,7 +6,7 @@ WARN    := -Wall -Wextra -Werror -Wvla -Wshadow -Wformat=2
 OPT     ?= -O2 -g
 CFLAGS  ?=
 ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lsqlite3)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lsqlite3) -lgcrypt
 
 BUILD   ?= build
 LIB_SRC := $(sort $(wildcard capture/*.c dissect/*.c store/*.c))
@@ -17,7 +17,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
-            sqlite3 tshark tcpdump clang libclang-rt-14-dev
+            libgcrypt20-dev sqlite3 tshark tcpdump clang libclang-rt-14-dev python3 time
 
 .PHONY: all deps run test unit asan clean samples golden-update
 all: smtptrace

@@ -33,7 +33,7 @@ for f in "$@"; do
     fi
     /usr/bin/time -f '%e %M' -o "$out/$name.time" timeout 5 "$bin" read "$f" > /dev/null 2>&1
     read -r secs kib < "$out/$name.time" 2>/dev/null || { secs=99; kib=0; }
-    if [ "$(echo "$secs > 2" | bc 2>/dev/null || echo 0)" = 1 ] || [ "${kib:-0}" -gt 65536 ]; then
+    if awk -v s="$secs" 'BEGIN { exit !(s > 2) }' || [ "${kib:-0}" -gt 65536 ]; then
         echo "FAIL malformed $name: ${secs}s ${kib} KiB (limit 2 s, 64 MiB)"; continue
     fi
     echo "PASS malformed $name (exit $rc, ${secs}s, ${kib} KiB)"
