@@ -19,7 +19,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
             libgcrypt20-dev sqlite3 tshark tcpdump clang libclang-rt-14-dev python3 time
 
-.PHONY: all deps run test unit asan clean samples golden-update
+.PHONY: all deps run test unit asan fuzz fuzz-build clean samples golden-update
 all: smtptrace
 
 smtptrace: $(LIB_OBJ) $(CLI_OBJ)
@@ -56,6 +56,7 @@ unit: $(UNIT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory smtptrace unit
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/run_all.sh
 
 # Sanitizer build in its own tree: build-asan/smtptrace.
@@ -70,6 +71,20 @@ build-asan/smtptrace: $(LIB_OBJ) $(CLI_OBJ)
 build-asan/unit: $(UNIT_BIN)
 	@touch $@
 
+# libFuzzer targets (clang + libclang-rt-14-dev): build-fuzz/fuzz_*. `make fuzz FUZZ_SECONDS=N` runs each.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_smtp_parser fuzz_decode fuzz_pipeline
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  $(FUZZ_TARGETS:%=build-fuzz/%)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) $(BUILD)/cli/pipeline.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: deps fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # Rewrites tests/golden/*.txt from the current binary; review the diff before committing.
 golden-update: smtptrace
 	@sh tests/golden/update.sh
@@ -78,4 +93,4 @@ samples:
 	@sh samples/make-samples.sh
 
 clean:
-	rm -rf build build-asan smtptrace
+	rm -rf build build-asan build-fuzz smtptrace
