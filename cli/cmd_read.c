@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/pipeline.h"
 #include "cli/text_output.h"
+#include "store/store.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -21,18 +22,69 @@ static void on_stop_signal(int sig)
 
 struct read_options {
     const char *filter;
+    const char *db_path; /* NULL: --no-db */
+    int force;
     int netmon;
     int quiet;
     struct pipeline_config config;
 };
 
-static int read_one(const char *path, const struct read_options *opt, struct text_output *to, int *status)
+/* Fans each session callback out to the terminal output and, when there is one, the database. */
+struct read_sinks {
+    struct text_output *text;
+    struct store *store;
+    const struct session_sink *store_sink;
+};
+
+static void fan_opened(void *ctx, struct session_summary *s)
+{
+    struct read_sinks *rs = ctx;
+    if (rs->store && rs->store_sink->opened)
+        rs->store_sink->opened(rs->store, s);
+}
+
+static void fan_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
+{
+    struct read_sinks *rs = ctx;
+    text_output_event(rs->text, s, ev);
+    if (rs->store && rs->store_sink->event)
+        rs->store_sink->event(rs->store, s, ev);
+}
+
+static void fan_message(void *ctx, const struct session_summary *s, const struct session_message *m)
+{
+    struct read_sinks *rs = ctx;
+    text_output_message(rs->text, s, m);
+    if (rs->store && rs->store_sink->message)
+        rs->store_sink->message(rs->store, s, m);
+}
+
+static void fan_finding(void *ctx, const struct session_summary *s, const struct finding *f)
+{
+    struct read_sinks *rs = ctx;
+    text_output_finding(rs->text, s, f);
+    if (rs->store && rs->store_sink->finding)
+        rs->store_sink->finding(rs->store, s, f);
+}
+
+static void fan_closed(void *ctx, const struct session_summary *s, const struct session_capability *caps,
+                       size_t n_caps)
+{
+    struct read_sinks *rs = ctx;
+    text_output_closed(rs->text, s, caps, n_caps);
+    if (rs->store && rs->store_sink->closed)
+        rs->store_sink->closed(rs->store, s, caps, n_caps);
+}
+
+static int read_one(const char *path, const struct read_options *opt, struct read_sinks *sinks, int *status)
 {
     char errbuf[512];
-    struct pcap_source *src = pcap_source_open(path, opt->filter, errbuf, sizeof errbuf);
-    struct session_sink sink = {NULL, text_output_event, text_output_message, text_output_finding,
-                                text_output_closed};
+    struct pcap_source *src;
+    struct session_sink sink = {fan_opened, fan_event, fan_message, fan_finding, fan_closed};
     struct pipeline *pl;
+    int64_t capture_id = 0, existing_id = 0, first_ts = 0, last_ts = 0;
+    uint64_t captured_bytes = 0;
+    char sha[65] = "";
     struct pcap_frame frame;
     uint64_t frame_no = 0;
     int dlt, rc = 0;
@@ -40,16 +92,36 @@ static int read_one(const char *path, const struct read_options *opt, struct tex
     const char *damage;
     uint64_t damage_frame;
 
+    src = pcap_source_open(path, opt->filter, errbuf, sizeof errbuf);
     if (!src) {
         fprintf(stderr, "smtptrace: %s\n", errbuf);
         *status = EXIT_UNREADABLE;
         return 0;
     }
     dlt = pcap_source_datalink(src);
+    if (sinks->store) {
+        /* A file read before is recognised by its content, whatever its name (stdin is not hashed). */
+        if (strcmp(path, "-") != 0 && store_file_sha256(path, sha) < 0)
+            sha[0] = '\0';
+        int rc_begin = store_capture_begin(sinks->store, path, "file", pcap_source_datalink_name(src), sha,
+                                           opt->force, &capture_id, &existing_id, errbuf, sizeof errbuf);
+        if (rc_begin == 1) {
+            fprintf(stderr, "smtptrace: %s: already in the database as capture %lld; skipped (--force reads it again)\n",
+                    path, (long long)existing_id);
+            pcap_source_close(src);
+            return 0;
+        }
+        if (rc_begin < 0) {
+            fprintf(stderr, "smtptrace: %s\n", errbuf);
+            pcap_source_close(src);
+            *status = EXIT_UNREADABLE;
+            return -1;
+        }
+    }
     if (!decode_link_supported(dlt))
         fprintf(stderr, "smtptrace: %s: link type %s is not decoded; its frames are counted and skipped\n",
                 path, pcap_source_datalink_name(src));
-    pl = pipeline_new(&opt->config, &sink, to);
+    pl = pipeline_new(&opt->config, &sink, sinks);
     if (!pl) {
         pcap_source_close(src);
         fprintf(stderr, "smtptrace: out of memory\n");
@@ -58,6 +130,10 @@ static int read_one(const char *path, const struct read_options *opt, struct tex
     }
     while (!stop_requested && (st = pcap_source_next(src, &frame, errbuf, sizeof errbuf)) == PCAP_SOURCE_FRAME) {
         frame_no++;
+        if (frame_no == 1)
+            first_ts = frame.ts_usec;
+        last_ts = frame.ts_usec;
+        captured_bytes += frame.caplen;
         if (pipeline_frame(pl, dlt, frame.data, frame.caplen, frame_no, frame.ts_usec) < 0) {
             fprintf(stderr, "smtptrace: %s: frame %llu: out of memory\n", path, (unsigned long long)frame_no);
             *status = EXIT_NO_MEMORY;
@@ -82,6 +158,14 @@ static int read_one(const char *path, const struct read_options *opt, struct tex
     }
     pipeline_free(pl);
     pcap_source_close(src);
+    if (sinks->store) {
+        if (store_capture_end(sinks->store, capture_id, first_ts, last_ts, frame_no, captured_bytes, errbuf,
+                              sizeof errbuf) < 0 || store_error(sinks->store)) {
+            fprintf(stderr, "smtptrace: %s\n", store_error(sinks->store) ? store_error(sinks->store) : errbuf);
+            *status = EXIT_UNREADABLE;
+            return -1;
+        }
+    }
     return rc;
 }
 
@@ -89,15 +173,23 @@ int cmd_read(int argc, char **argv)
 {
     struct read_options opt;
     struct text_output to;
+    struct read_sinks sinks;
     struct sigaction sa;
     int i, status = EXIT_ALL_READ, n_files = 0;
     char errbuf[256];
 
     memset(&opt, 0, sizeof opt);
     pipeline_config_default(&opt.config);
+    opt.db_path = "smtptrace.db";
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--netmon") == 0) {
             opt.netmon = 1;
+        } else if (strcmp(argv[i], "--no-db") == 0) {
+            opt.db_path = NULL;
+        } else if (strcmp(argv[i], "--force") == 0) {
+            opt.force = 1;
+        } else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+            opt.db_path = argv[++i];
         } else if (strcmp(argv[i], "-q") == 0) {
             opt.quiet = 1;
         } else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
@@ -125,15 +217,29 @@ int cmd_read(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     text_output_init(&to, stdout, opt.netmon, !opt.netmon);
+    memset(&sinks, 0, sizeof sinks);
+    sinks.text = &to;
+    if (opt.db_path) {
+        sinks.store = store_open(opt.db_path, errbuf, sizeof errbuf);
+        if (!sinks.store) {
+            fprintf(stderr, "smtptrace: %s\n", errbuf);
+            return EXIT_UNREADABLE;
+        }
+        sinks.store_sink = store_session_sink();
+    }
     for (i = 1; i < argc && !stop_requested; i++) {
-        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0) {
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "-d") == 0) {
             i++;
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0')
             continue;
-        if (read_one(argv[i], &opt, &to, &status) < 0)
+        if (read_one(argv[i], &opt, &sinks, &status) < 0)
             break;
+    }
+    if (sinks.store && store_close(sinks.store) < 0) {
+        fprintf(stderr, "smtptrace: %s: cannot commit the database\n", opt.db_path);
+        status = EXIT_UNREADABLE;
     }
     text_output_totals(&to);
     if (fflush(stdout) != 0 || to.write_failed) {

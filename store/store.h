@@ -53,6 +53,9 @@ int store_commit(struct store *st);
 /* Commits and closes. Returns 0, or -1 if the final commit failed. */
 int store_close(struct store *st);
 
+/* The schema as created by store_open: the text of store/schema.sql. */
+const char *store_schema_sql(void);
+
 /* Hex SHA-256 of a file (libgcrypt), into hex[65]. Returns 0, or -1 if the file cannot be read. */
 int store_file_sha256(const char *path, char hex[65]);
 

@@ -1,0 +1,1129 @@
+/* store.c: writes sessions, events, messages and findings into the SQLite database in batched transactions. */
+#include "store/store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gcrypt.h>
+#include <sqlite3.h>
+
+#include "cli/commands.h"
+
+#define STORE_BATCH_ROWS 5000
+#define STORE_BODY_LINES 3       /* body lines kept per event, as netmon prints them */
+#define STORE_BODY_LINE_KEEP 121 /* netmon shows 120 and "..." when longer: one more byte keeps that */
+
+/* Keep identical to store/schema.sql (tests/unit/test_store.c compares them). */
+static const char schema_sql[] =
+    "-- schema.sql: the smtptrace session database, version 1 (PRAGMA user_version); embedded in store/store.c.\n"
+    "-- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.\n"
+    "CREATE TABLE captures (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    source TEXT NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    link_type TEXT,\n"
+    "    first_ts TEXT,\n"
+    "    last_ts TEXT,\n"
+    "    first_ts_usec INTEGER,\n"
+    "    last_ts_usec INTEGER,\n"
+    "    packets INTEGER,\n"
+    "    bytes INTEGER,\n"
+    "    sha256 TEXT,\n"
+    "    analyzed_at TEXT NOT NULL,\n"
+    "    tool_version TEXT NOT NULL,\n"
+    "    complete INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE TABLE sessions (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    capture_id INTEGER REFERENCES captures(id),\n"
+    "    session_no INTEGER,\n"
+    "    client_ip TEXT,\n"
+    "    client_port INTEGER,\n"
+    "    server_ip TEXT,\n"
+    "    server_port INTEGER,\n"
+    "    client_addr TEXT,\n"
+    "    server_addr TEXT,\n"
+    "    ipv6 INTEGER,\n"
+    "    first_frame INTEGER,\n"
+    "    last_frame INTEGER,\n"
+    "    start_ts TEXT,\n"
+    "    end_ts TEXT,\n"
+    "    start_ts_usec INTEGER,\n"
+    "    end_ts_usec INTEGER,\n"
+    "    end_reason TEXT,\n"
+    "    banner_code INTEGER,\n"
+    "    banner TEXT,\n"
+    "    banner_host TEXT,\n"
+    "    banner_software TEXT,\n"
+    "    banner_datetime TEXT,\n"
+    "    banner_esmtp INTEGER,\n"
+    "    greeting_verb TEXT,\n"
+    "    greeting_arg TEXT,\n"
+    "    ehlo_attempts INTEGER,\n"
+    "    helo_attempts INTEGER,\n"
+    "    ehlo_accepted INTEGER,\n"
+    "    fallback INTEGER,\n"
+    "    tls TEXT,\n"
+    "    auth_mech TEXT,\n"
+    "    auth_user TEXT,\n"
+    "    auth_result INTEGER,\n"
+    "    messages INTEGER,\n"
+    "    commands INTEGER,\n"
+    "    replies INTEGER,\n"
+    "    client_bytes INTEGER,\n"
+    "    server_bytes INTEGER,\n"
+    "    gap_bytes INTEGER,\n"
+    "    app_protocol TEXT,\n"
+    "    closed INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE TABLE capabilities (\n"
+    "    session_id INTEGER NOT NULL REFERENCES sessions(id),\n"
+    "    seq INTEGER NOT NULL,\n"
+    "    keyword TEXT NOT NULL,\n"
+    "    params TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE events (\n"
+    "    session_id INTEGER NOT NULL REFERENCES sessions(id),\n"
+    "    seq INTEGER NOT NULL,\n"
+    "    frame INTEGER,\n"
+    "    frames TEXT,\n"
+    "    ts TEXT,\n"
+    "    ts_usec INTEGER,\n"
+    "    dir TEXT NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    verb TEXT,\n"
+    "    verb_text TEXT,\n"
+    "    args TEXT,\n"
+    "    code INTEGER,\n"
+    "    enhanced_code TEXT,\n"
+    "    text TEXT,\n"
+    "    lines TEXT,\n"
+    "    bytes INTEGER,\n"
+    "    flags INTEGER,\n"
+    "    gap_len INTEGER,\n"
+    "    reply_to_seq INTEGER\n"
+    ");\n"
+    "CREATE TABLE messages (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    session_id INTEGER NOT NULL REFERENCES sessions(id),\n"
+    "    seq INTEGER NOT NULL,\n"
+    "    mail_from TEXT,\n"
+    "    mail_params TEXT,\n"
+    "    declared_size INTEGER,\n"
+    "    transport TEXT,\n"
+    "    body_bytes INTEGER,\n"
+    "    subject TEXT,\n"
+    "    header_from TEXT,\n"
+    "    header_to TEXT,\n"
+    "    message_id TEXT,\n"
+    "    header_date TEXT,\n"
+    "    result_code INTEGER,\n"
+    "    result_text TEXT,\n"
+    "    first_frame INTEGER,\n"
+    "    recipients_seen INTEGER\n"
+    ");\n"
+    "CREATE TABLE recipients (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    message_id INTEGER NOT NULL REFERENCES messages(id),\n"
+    "    seq INTEGER NOT NULL,\n"
+    "    address TEXT,\n"
+    "    params TEXT,\n"
+    "    code INTEGER,\n"
+    "    text TEXT\n"
+    ");\n"
+    "CREATE TABLE findings (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    session_id INTEGER NOT NULL REFERENCES sessions(id),\n"
+    "    kind TEXT NOT NULL,\n"
+    "    extension TEXT,\n"
+    "    severity TEXT NOT NULL,\n"
+    "    frame INTEGER,\n"
+    "    event_seq INTEGER,\n"
+    "    detail TEXT\n"
+    ");\n"
+    "CREATE INDEX captures_sha256 ON captures(sha256);\n"
+    "CREATE INDEX sessions_capture ON sessions(capture_id);\n"
+    "CREATE INDEX sessions_server ON sessions(server_ip);\n"
+    "CREATE INDEX sessions_client ON sessions(client_ip);\n"
+    "CREATE INDEX capabilities_session ON capabilities(session_id, seq);\n"
+    "CREATE INDEX events_session ON events(session_id, seq);\n"
+    "CREATE INDEX messages_session ON messages(session_id, seq);\n"
+    "CREATE INDEX recipients_message ON recipients(message_id, seq);\n"
+    "CREATE INDEX findings_kind ON findings(kind);\n"
+    "CREATE INDEX findings_session ON findings(session_id, event_seq);\n";
+
+enum stmt_id {
+    ST_SESSION_INSERT,
+    ST_SESSION_UPDATE,
+    ST_CAPABILITY,
+    ST_EVENT,
+    ST_MESSAGE,
+    ST_RECIPIENT,
+    ST_FINDING,
+    ST_COUNT
+};
+
+struct strbuf {
+    char *p;
+    size_t len, cap;
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmt[ST_COUNT];
+    int in_tx;
+    unsigned pending_rows;
+    int failed;
+    char err[1024];
+    int64_t capture_id;
+    struct strbuf buf;
+};
+
+/* Session columns bound from ?2 on, in this order, by bind_session(). */
+static const char *const session_cols[] = {
+    "session_no", "client_ip", "client_port", "server_ip", "server_port", "client_addr", "server_addr", "ipv6",
+    "first_frame", "last_frame", "start_ts", "end_ts", "start_ts_usec", "end_ts_usec", "end_reason",
+    "banner_code", "banner", "banner_host", "banner_software", "banner_datetime", "banner_esmtp",
+    "greeting_verb", "greeting_arg", "ehlo_attempts", "helo_attempts", "ehlo_accepted", "fallback", "tls",
+    "auth_mech", "auth_user", "auth_result", "messages", "commands", "replies", "client_bytes",
+    "server_bytes", "gap_bytes", "app_protocol", "closed",
+};
+#define N_SESSION_COLS (sizeof session_cols / sizeof session_cols[0])
+
+static const char sql_capability[] = "INSERT INTO capabilities (session_id, seq, keyword, params) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_event[] =
+    "INSERT INTO events (session_id, seq, frame, frames, ts, ts_usec, dir, kind, verb, verb_text, args, code, "
+    "enhanced_code, text, lines, bytes, flags, gap_len, reply_to_seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+static const char sql_message[] =
+    "INSERT INTO messages (session_id, seq, mail_from, mail_params, declared_size, transport, body_bytes, "
+    "subject, header_from, header_to, message_id, header_date, result_code, result_text, first_frame, "
+    "recipients_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+static const char sql_recipient[] =
+    "INSERT INTO recipients (message_id, seq, address, params, code, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_finding[] =
+    "INSERT INTO findings (session_id, kind, extension, severity, frame, event_seq, detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const char *store_schema_sql(void)
+{
+    return schema_sql;
+}
+
+static void set_errbuf(char *errbuf, size_t errlen, const char *msg)
+{
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", msg);
+}
+
+/* Records the first error (sticky); later writes are skipped. */
+__attribute__((format(printf, 2, 3))) static void fail(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st->failed)
+        return;
+    st->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+}
+
+static void fail_db(struct store *st, const char *what)
+{
+    fail(st, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+/* "2024-06-04T11:49:28.979341Z" */
+static void format_ts(int64_t usec, char *buf, size_t len)
+{
+    int64_t secs64 = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
+    time_t secs = (time_t)secs64;
+    long frac = (long)(usec - secs64 * 1000000);
+    struct tm tm;
+    char day[32];
+
+    if (!gmtime_r(&secs, &tm) || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, len, "%" PRId64, usec);
+        return;
+    }
+    snprintf(buf, len, "%s.%06ldZ", day, frac);
+}
+
+static int buf_reserve(struct strbuf *b, size_t more)
+{
+    char *p;
+    size_t cap;
+
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_add(struct strbuf *b, const char *p, size_t len)
+{
+    if (buf_reserve(b, len) < 0)
+        return -1;
+    if (len)
+        memcpy(b->p + b->len, p, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int buf_adds(struct strbuf *b, const char *s)
+{
+    return buf_add(b, s, strlen(s));
+}
+
+static int exec_sql(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail(st, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int tx_begin(struct store *st)
+{
+    if (st->failed)
+        return -1;
+    if (st->in_tx)
+        return 0;
+    if (exec_sql(st, "BEGIN") < 0)
+        return -1;
+    st->in_tx = 1;
+    st->pending_rows = 0;
+    return 0;
+}
+
+static int tx_commit(struct store *st)
+{
+    if (!st->in_tx)
+        return st->failed ? -1 : 0;
+    if (st->failed) {
+        /* Keep what earlier batches committed; this one may be half-written. */
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        st->in_tx = 0;
+        return -1;
+    }
+    if (exec_sql(st, "COMMIT") < 0) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        st->in_tx = 0;
+        return -1;
+    }
+    st->in_tx = 0;
+    st->pending_rows = 0;
+    return 0;
+}
+
+/* Steps a bound insert/update once and resets it; counts the row toward the batch. */
+static int step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+
+    if (rc != SQLITE_DONE) {
+        fail_db(st, what);
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        return -1;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    st->pending_rows++;
+    return 0;
+}
+
+/* After a sink callback: commit when the batch is full. */
+static void batch_check(struct store *st)
+{
+    if (st->in_tx && st->pending_rows >= STORE_BATCH_ROWS)
+        tx_commit(st);
+}
+
+/* Binding helpers: every failure is recorded, and the step that follows is skipped. */
+static int bind_i64(struct store *st, sqlite3_stmt *stmt, int idx, int64_t v)
+{
+    if (sqlite3_bind_int64(stmt, idx, v) != SQLITE_OK) {
+        fail_db(st, "bind");
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_null(struct store *st, sqlite3_stmt *stmt, int idx)
+{
+    if (sqlite3_bind_null(stmt, idx) != SQLITE_OK) {
+        fail_db(st, "bind");
+        return -1;
+    }
+    return 0;
+}
+
+/* Text of len bytes (may hold any byte); NULL p binds NULL. */
+static int bind_span(struct store *st, sqlite3_stmt *stmt, int idx, const char *p, size_t len)
+{
+    int rc;
+
+    if (!p)
+        return bind_null(st, stmt, idx);
+    if (len > (size_t)0x7fffffff)
+        len = 0x7fffffff;
+    rc = sqlite3_bind_text(stmt, idx, len ? p : "", (int)len, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        fail_db(st, "bind");
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_str(struct store *st, sqlite3_stmt *stmt, int idx, const char *s)
+{
+    return bind_span(st, stmt, idx, s, s ? strlen(s) : 0);
+}
+
+/* "" binds NULL: optional text. */
+static int bind_opt(struct store *st, sqlite3_stmt *stmt, int idx, const char *s)
+{
+    return s && s[0] ? bind_str(st, stmt, idx, s) : bind_null(st, stmt, idx);
+}
+
+/* 0 binds NULL: optional numbers (reply codes). */
+static int bind_opt_i64(struct store *st, sqlite3_stmt *stmt, int idx, int64_t v)
+{
+    return v ? bind_i64(st, stmt, idx, v) : bind_null(st, stmt, idx);
+}
+
+static int bind_ts(struct store *st, sqlite3_stmt *stmt, int idx, int64_t usec)
+{
+    char ts[48];
+
+    format_ts(usec, ts, sizeof ts);
+    return bind_str(st, stmt, idx, ts);
+}
+
+static int bind_session(struct store *st, sqlite3_stmt *stmt, const struct session_summary *s)
+{
+    int i = 2, bad = 0;
+
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->id);
+    bad |= bind_str(st, stmt, i++, s->ep.client_ip);
+    bad |= bind_i64(st, stmt, i++, s->ep.client_port);
+    bad |= bind_str(st, stmt, i++, s->ep.server_ip);
+    bad |= bind_i64(st, stmt, i++, s->ep.server_port);
+    bad |= bind_str(st, stmt, i++, s->client_addr);
+    bad |= bind_str(st, stmt, i++, s->server_addr);
+    bad |= bind_i64(st, stmt, i++, s->ep.ipv6 != 0);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->first_frame);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->last_frame);
+    bad |= bind_ts(st, stmt, i++, s->start_ts_usec);
+    bad |= s->ended ? bind_ts(st, stmt, i++, s->end_ts_usec) : bind_null(st, stmt, i++);
+    bad |= bind_i64(st, stmt, i++, s->start_ts_usec);
+    bad |= s->ended ? bind_i64(st, stmt, i++, s->end_ts_usec) : bind_null(st, stmt, i++);
+    bad |= s->ended ? bind_str(st, stmt, i++, session_end_name(s->end_reason)) : bind_null(st, stmt, i++);
+    bad |= bind_opt_i64(st, stmt, i++, s->banner_code);
+    bad |= bind_opt(st, stmt, i++, s->banner);
+    bad |= bind_opt(st, stmt, i++, s->banner_host);
+    bad |= bind_opt(st, stmt, i++, s->banner_software);
+    bad |= bind_opt(st, stmt, i++, s->banner_datetime);
+    bad |= bind_i64(st, stmt, i++, s->banner_esmtp != 0);
+    bad |= bind_opt(st, stmt, i++, s->greeting_verb);
+    bad |= bind_opt(st, stmt, i++, s->greeting_arg);
+    bad |= bind_i64(st, stmt, i++, s->ehlo_attempts);
+    bad |= bind_i64(st, stmt, i++, s->helo_attempts);
+    bad |= bind_i64(st, stmt, i++, s->ehlo_accepted != 0);
+    bad |= bind_i64(st, stmt, i++, s->fallback != 0);
+    bad |= bind_str(st, stmt, i++, session_tls_name(s->tls));
+    bad |= bind_opt(st, stmt, i++, s->auth_mech);
+    bad |= bind_opt(st, stmt, i++, s->auth_user);
+    bad |= bind_opt_i64(st, stmt, i++, s->auth_result);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->messages);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->commands);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->replies);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->client_bytes);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->server_bytes);
+    bad |= bind_i64(st, stmt, i++, (int64_t)s->gap_bytes);
+    bad |= bind_opt(st, stmt, i++, s->app_protocol);
+    bad |= bind_i64(st, stmt, i++, s->ended != 0);
+    return bad ? -1 : 0;
+}
+
+static void sink_opened(void *ctx, struct session_summary *s)
+{
+    struct store *st = ctx;
+    sqlite3_stmt *stmt = st->stmt[ST_SESSION_INSERT];
+
+    if (tx_begin(st) < 0)
+        return;
+    if ((st->capture_id ? bind_i64(st, stmt, 1, st->capture_id) : bind_null(st, stmt, 1)) < 0 ||
+        bind_session(st, stmt, s) < 0) {
+        sqlite3_clear_bindings(stmt);
+        return;
+    }
+    if (step_done(st, stmt, "insert session") < 0)
+        return;
+    s->db_id = sqlite3_last_insert_rowid(st->db);
+    batch_check(st);
+}
+
+/* The line after its verb and the spaces that follow: "AUTH PLAIN <redacted>" -> "PLAIN <redacted>". */
+static struct smtp_span after_verb(struct smtp_span text)
+{
+    size_t i = 0;
+
+    while (i < text.len && text.p[i] != ' ')
+        i++;
+    while (i < text.len && text.p[i] == ' ')
+        i++;
+    text.p += i;
+    text.len -= i;
+    return text;
+}
+
+/* First lines of a frame's body data, CR dropped, cut one byte past what netmon shows. */
+static int body_lines(struct strbuf *b, struct smtp_span data)
+{
+    const char *p = data.p, *end = data.p ? data.p + data.len : NULL;
+    size_t shown = 0;
+
+    while (p && p < end && shown < STORE_BODY_LINES) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len > STORE_BODY_LINE_KEEP)
+            len = STORE_BODY_LINE_KEEP;
+        if ((shown && buf_add(b, "\n", 1) < 0) || buf_add(b, p, len) < 0)
+            return -1;
+        shown++;
+        p = nl ? nl + 1 : end;
+    }
+    return (int)shown;
+}
+
+static void sink_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
+{
+    struct store *st = ctx;
+    sqlite3_stmt *stmt = st->stmt[ST_EVENT];
+    char frames[SMTP_MAX_FRAMES * 24 + 8], ts[48];
+    size_t i, off = 0;
+    int bad = 0, have_lines = 0;
+    struct smtp_span text = {NULL, 0}, args = {NULL, 0};
+
+    if (!s->db_id || tx_begin(st) < 0)
+        return;
+    st->buf.len = 0;
+    for (i = 0; ev->frames && i < ev->n_frames && off + 24 < sizeof frames; i++) {
+        int n = snprintf(frames + off, sizeof frames - off, "%s%" PRIu64, i ? "," : "", ev->frames[i]);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    frames[off] = '\0';
+    format_ts(ev->ts_usec, ts, sizeof ts);
+
+    switch (ev->kind) {
+    case SMTP_EV_COMMAND:
+        text = ev->text;
+        /* AUTH: only the redacted text is ever stored, never the parser's args. */
+        args = ev->verb == SMTP_VERB_AUTH ? after_verb(ev->text) : ev->args;
+        break;
+    case SMTP_EV_AUTH_RESPONSE:
+    case SMTP_EV_BAD_REPLY:
+        text = ev->text;
+        break;
+    case SMTP_EV_REPLY:
+        if (ev->n_lines > 0) {
+            text = ev->lines[0];
+            if (text.len > 4) {
+                text.p += 4;
+                text.len -= 4;
+            } else {
+                text.p = "";
+                text.len = 0;
+            }
+        }
+        for (i = 0; i < ev->n_lines; i++)
+            if ((i && buf_add(&st->buf, "\n", 1) < 0) || buf_add(&st->buf, ev->lines[i].p, ev->lines[i].len) < 0)
+                break;
+        if (i < ev->n_lines) {
+            fail(st, "%s: out of memory", st->path);
+            return;
+        }
+        have_lines = ev->n_lines > 0;
+        break;
+    case SMTP_EV_BODY: {
+        int n = body_lines(&st->buf, ev->data);
+        if (n < 0) {
+            fail(st, "%s: out of memory", st->path);
+            return;
+        }
+        have_lines = n > 0;
+        break;
+    }
+    default:
+        break;
+    }
+    if (text.p && !text.len)
+        text.p = "";
+    bad |= bind_i64(st, stmt, 1, s->db_id);
+    bad |= bind_i64(st, stmt, 2, (int64_t)ev->seq);
+    bad |= bind_i64(st, stmt, 3, (int64_t)ev->frame);
+    bad |= ev->n_frames > 1 ? bind_str(st, stmt, 4, frames) : bind_null(st, stmt, 4);
+    bad |= bind_str(st, stmt, 5, ts);
+    bad |= bind_i64(st, stmt, 6, ev->ts_usec);
+    bad |= bind_str(st, stmt, 7, ev->from_client ? "C" : "S");
+    bad |= bind_str(st, stmt, 8, smtp_event_kind_name(ev->kind));
+    if (ev->kind == SMTP_EV_COMMAND) {
+        bad |= bind_opt(st, stmt, 9, ev->verb != SMTP_VERB_UNKNOWN ? smtp_verb_name(ev->verb) : "");
+        bad |= bind_span(st, stmt, 10, ev->verb_text.p ? ev->verb_text.p : "", ev->verb_text.len);
+        bad |= bind_span(st, stmt, 11, args.p ? args.p : "", args.len);
+    } else {
+        bad |= bind_null(st, stmt, 9) | bind_null(st, stmt, 10) | bind_null(st, stmt, 11);
+    }
+    if (ev->kind == SMTP_EV_REPLY) {
+        bad |= bind_i64(st, stmt, 12, ev->code);
+        bad |= ev->enhanced.len ? bind_span(st, stmt, 13, ev->enhanced.p, ev->enhanced.len) : bind_null(st, stmt, 13);
+    } else {
+        bad |= bind_null(st, stmt, 12) | bind_null(st, stmt, 13);
+    }
+    bad |= bind_span(st, stmt, 14, text.p, text.len);
+    bad |= have_lines ? bind_span(st, stmt, 15, st->buf.p ? st->buf.p : "", st->buf.len) : bind_null(st, stmt, 15);
+    bad |= bind_i64(st, stmt, 16, (int64_t)ev->bytes);
+    bad |= bind_i64(st, stmt, 17, (int64_t)ev->flags);
+    bad |= ev->kind == SMTP_EV_GAP ? bind_i64(st, stmt, 18, (int64_t)ev->gap_len) : bind_null(st, stmt, 18);
+    bad |= ev->kind == SMTP_EV_REPLY || ev->kind == SMTP_EV_BAD_REPLY ? bind_i64(st, stmt, 19, (int64_t)ev->reply_to_seq)
+                                                                      : bind_null(st, stmt, 19);
+    if (bad) {
+        sqlite3_clear_bindings(stmt);
+        return;
+    }
+    if (step_done(st, stmt, "insert event") == 0)
+        batch_check(st);
+}
+
+static void sink_message(void *ctx, const struct session_summary *s, const struct session_message *m)
+{
+    struct store *st = ctx;
+    sqlite3_stmt *stmt = st->stmt[ST_MESSAGE];
+    int64_t msg_id;
+    size_t i;
+    int bad = 0;
+
+    if (!s->db_id || tx_begin(st) < 0)
+        return;
+    bad |= bind_i64(st, stmt, 1, s->db_id);
+    bad |= bind_i64(st, stmt, 2, (int64_t)m->seq);
+    bad |= bind_str(st, stmt, 3, m->mail_from);
+    bad |= bind_opt(st, stmt, 4, m->mail_params);
+    bad |= m->declared_size >= 0 ? bind_i64(st, stmt, 5, m->declared_size) : bind_null(st, stmt, 5);
+    bad |= bind_opt(st, stmt, 6, m->transport);
+    bad |= bind_i64(st, stmt, 7, (int64_t)m->body_bytes);
+    bad |= bind_opt(st, stmt, 8, m->subject);
+    bad |= bind_opt(st, stmt, 9, m->header_from);
+    bad |= bind_opt(st, stmt, 10, m->header_to);
+    bad |= bind_opt(st, stmt, 11, m->message_id);
+    bad |= bind_opt(st, stmt, 12, m->header_date);
+    bad |= bind_opt_i64(st, stmt, 13, m->result_code);
+    bad |= bind_opt(st, stmt, 14, m->result_text);
+    bad |= bind_i64(st, stmt, 15, (int64_t)m->first_frame);
+    bad |= bind_i64(st, stmt, 16, (int64_t)m->recipients_seen);
+    if (bad) {
+        sqlite3_clear_bindings(stmt);
+        return;
+    }
+    if (step_done(st, stmt, "insert message") < 0)
+        return;
+    msg_id = sqlite3_last_insert_rowid(st->db);
+    stmt = st->stmt[ST_RECIPIENT];
+    for (i = 0; m->recipients && i < m->n_recipients; i++) {
+        const struct session_recipient *r = &m->recipients[i];
+        bad |= bind_i64(st, stmt, 1, msg_id);
+        bad |= bind_i64(st, stmt, 2, (int64_t)i + 1);
+        bad |= bind_str(st, stmt, 3, r->address);
+        bad |= bind_opt(st, stmt, 4, r->params);
+        bad |= bind_opt_i64(st, stmt, 5, r->code);
+        bad |= bind_opt(st, stmt, 6, r->text);
+        if (bad || step_done(st, stmt, "insert recipient") < 0) {
+            sqlite3_clear_bindings(stmt);
+            return;
+        }
+    }
+    batch_check(st);
+}
+
+static void sink_finding(void *ctx, const struct session_summary *s, const struct finding *f)
+{
+    struct store *st = ctx;
+    sqlite3_stmt *stmt = st->stmt[ST_FINDING];
+    int bad = 0;
+
+    if (!s->db_id || tx_begin(st) < 0)
+        return;
+    bad |= bind_i64(st, stmt, 1, s->db_id);
+    bad |= bind_str(st, stmt, 2, finding_kind_name(f->kind));
+    bad |= bind_opt(st, stmt, 3, f->extension);
+    bad |= bind_str(st, stmt, 4, finding_severity_name(f->severity));
+    bad |= bind_i64(st, stmt, 5, (int64_t)f->frame);
+    bad |= bind_i64(st, stmt, 6, (int64_t)f->event_seq);
+    bad |= bind_str(st, stmt, 7, f->detail ? f->detail : "");
+    if (bad) {
+        sqlite3_clear_bindings(stmt);
+        return;
+    }
+    if (step_done(st, stmt, "insert finding") == 0)
+        batch_check(st);
+}
+
+static void sink_closed(void *ctx, const struct session_summary *s, const struct session_capability *caps,
+                        size_t n_caps)
+{
+    struct store *st = ctx;
+    sqlite3_stmt *stmt = st->stmt[ST_SESSION_UPDATE];
+    size_t i;
+
+    if (!s->db_id || tx_begin(st) < 0)
+        return;
+    if (bind_i64(st, stmt, 1, s->db_id) < 0 || bind_session(st, stmt, s) < 0) {
+        sqlite3_clear_bindings(stmt);
+        return;
+    }
+    if (step_done(st, stmt, "update session") < 0)
+        return;
+    stmt = st->stmt[ST_CAPABILITY];
+    for (i = 0; caps && i < n_caps; i++) {
+        int bad = 0;
+        bad |= bind_i64(st, stmt, 1, s->db_id);
+        bad |= bind_i64(st, stmt, 2, (int64_t)i + 1);
+        bad |= bind_str(st, stmt, 3, caps[i].keyword ? caps[i].keyword : "");
+        bad |= bind_str(st, stmt, 4, caps[i].params ? caps[i].params : "");
+        if (bad || step_done(st, stmt, "insert capability") < 0) {
+            sqlite3_clear_bindings(stmt);
+            return;
+        }
+    }
+    batch_check(st);
+}
+
+static const struct session_sink store_sink = {sink_opened, sink_event, sink_message, sink_finding, sink_closed};
+
+const struct session_sink *store_session_sink(void)
+{
+    return &store_sink;
+}
+
+const char *store_error(const struct store *st)
+{
+    return st && st->failed ? st->err : NULL;
+}
+
+/* Builds the session INSERT and UPDATE from session_cols. */
+static int session_sql(struct strbuf *ins, struct strbuf *upd)
+{
+    char num[32];
+    size_t i;
+    int bad = 0;
+
+    bad |= buf_adds(ins, "INSERT INTO sessions (capture_id");
+    bad |= buf_adds(upd, "UPDATE sessions SET ");
+    for (i = 0; i < N_SESSION_COLS; i++) {
+        bad |= buf_adds(ins, ", ");
+        bad |= buf_adds(ins, session_cols[i]);
+        if (i)
+            bad |= buf_adds(upd, ", ");
+        bad |= buf_adds(upd, session_cols[i]);
+        snprintf(num, sizeof num, " = ?%zu", i + 2);
+        bad |= buf_adds(upd, num);
+    }
+    bad |= buf_adds(ins, ") VALUES (?1");
+    for (i = 0; i < N_SESSION_COLS; i++) {
+        snprintf(num, sizeof num, ", ?%zu", i + 2);
+        bad |= buf_adds(ins, num);
+    }
+    bad |= buf_adds(ins, ")");
+    bad |= buf_adds(upd, " WHERE id = ?1");
+    return bad ? -1 : 0;
+}
+
+static int prepare_all(struct store *st)
+{
+    struct strbuf ins = {NULL, 0, 0}, upd = {NULL, 0, 0};
+    const char *sql[ST_COUNT];
+    int i, rc = 0;
+
+    if (session_sql(&ins, &upd) < 0) {
+        fail(st, "%s: out of memory", st->path);
+        free(ins.p);
+        free(upd.p);
+        return -1;
+    }
+    sql[ST_SESSION_INSERT] = ins.p;
+    sql[ST_SESSION_UPDATE] = upd.p;
+    sql[ST_CAPABILITY] = sql_capability;
+    sql[ST_EVENT] = sql_event;
+    sql[ST_MESSAGE] = sql_message;
+    sql[ST_RECIPIENT] = sql_recipient;
+    sql[ST_FINDING] = sql_finding;
+    for (i = 0; i < ST_COUNT && rc == 0; i++) {
+        if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK) {
+            fail_db(st, "prepare");
+            rc = -1;
+        }
+    }
+    free(ins.p);
+    free(upd.p);
+    return rc;
+}
+
+/* One integer from a one-row query; -1 with the error recorded. */
+static int query_int(struct store *st, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        return -1;
+    }
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        fail_db(st, "read");
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+/* Creates the schema in an empty database, checks the version of an existing one. */
+static int check_schema(struct store *st)
+{
+    int64_t version = 0, objects = 0;
+    char sql[64];
+
+    if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    if (query_int(st, "PRAGMA user_version", &version) < 0 ||
+        query_int(st, "SELECT count(*) FROM sqlite_master", &objects) < 0)
+        goto rollback;
+    if (version > STORE_SCHEMA_VERSION) {
+        fail(st, "%s: database schema version %" PRId64 " is newer than this smtptrace supports (%d)", st->path,
+             version, STORE_SCHEMA_VERSION);
+        goto rollback;
+    }
+    if (version == 0 && objects > 0) {
+        fail(st, "%s: not an smtptrace database (it has tables but no schema version)", st->path);
+        goto rollback;
+    }
+    if (version == 0) {
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        if (exec_sql(st, schema_sql) < 0 || exec_sql(st, sql) < 0)
+            goto rollback;
+    }
+    return exec_sql(st, "COMMIT");
+rollback:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static void store_free(struct store *st)
+{
+    int i;
+
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    free(st->buf.p);
+    free(st->path);
+    free(st);
+}
+
+struct store *store_open(const char *path, char *errbuf, size_t errlen)
+{
+    struct store *st = calloc(1, sizeof *st);
+    size_t plen = strlen(path);
+
+    if (!st || !(st->path = malloc(plen + 1))) {
+        free(st);
+        set_errbuf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(st->path, path, plen + 1);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        fail(st, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open database");
+        goto error;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
+        fail_db(st, "busy_timeout");
+        goto error;
+    }
+    if (exec_sql(st, "PRAGMA journal_mode = WAL") < 0 || exec_sql(st, "PRAGMA synchronous = NORMAL") < 0 ||
+        exec_sql(st, "PRAGMA foreign_keys = ON") < 0)
+        goto error;
+    if (check_schema(st) < 0 || prepare_all(st) < 0)
+        goto error;
+    return st;
+error:
+    set_errbuf(errbuf, errlen, st->err);
+    store_free(st);
+    return NULL;
+}
+
+/* Runs sql with ?1 bound to an integer; for the deletes of --force. */
+static int exec_with_id(struct store *st, const char *sql, int64_t id)
+{
+    sqlite3_stmt *stmt = NULL;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        return -1;
+    }
+    if (sqlite3_bind_int64(stmt, 1, id) != SQLITE_OK || sqlite3_step(stmt) != SQLITE_DONE) {
+        fail_db(st, "delete");
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+/* Deletes a capture and everything under it. */
+static int delete_capture(struct store *st, int64_t id)
+{
+    static const char *const deletes[] = {
+        ("DELETE FROM recipients WHERE message_id IN (SELECT m.id FROM messages m JOIN sessions s "
+         "ON m.session_id = s.id WHERE s.capture_id = ?1)"),
+        "DELETE FROM messages WHERE session_id IN (SELECT id FROM sessions WHERE capture_id = ?1)",
+        "DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE capture_id = ?1)",
+        "DELETE FROM capabilities WHERE session_id IN (SELECT id FROM sessions WHERE capture_id = ?1)",
+        "DELETE FROM findings WHERE session_id IN (SELECT id FROM sessions WHERE capture_id = ?1)",
+        "DELETE FROM sessions WHERE capture_id = ?1",
+        "DELETE FROM captures WHERE id = ?1",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof deletes / sizeof deletes[0]; i++)
+        if (exec_with_id(st, deletes[i], id) < 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * Captures with this digest: a complete one is returned in *complete_id; every
+ * one is deleted when delete_all (force, or only unfinished runs were found).
+ */
+static int find_captures(struct store *st, const char *sha256, int64_t *complete_id, int64_t *ids, size_t max,
+                         size_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc;
+
+    *complete_id = 0;
+    *n = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, complete FROM captures WHERE sha256 = ?1 ORDER BY id", -1, &stmt,
+                           NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        return -1;
+    }
+    if (sqlite3_bind_text(stmt, 1, sha256, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+        fail_db(st, "bind");
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_column_int(stmt, 1) && !*complete_id)
+            *complete_id = id;
+        if (*n < max)
+            ids[(*n)++] = id;
+    }
+    if (rc != SQLITE_DONE) {
+        fail_db(st, "read captures");
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+int store_capture_begin(struct store *st, const char *source, const char *kind, const char *link_type,
+                        const char *sha256, int force, int64_t *capture_id, int64_t *existing_id, char *errbuf,
+                        size_t errlen)
+{
+    static const char sql[] = "INSERT INTO captures (source, kind, link_type, sha256, analyzed_at, tool_version) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    sqlite3_stmt *stmt = NULL;
+    struct timespec now;
+    char when[48];
+    int bad = 0;
+
+    if (existing_id)
+        *existing_id = 0;
+    if (tx_begin(st) < 0)
+        goto error;
+    if (sha256 && sha256[0]) {
+        int64_t complete_id, ids[64];
+        size_t n, i;
+        do {
+            if (find_captures(st, sha256, &complete_id, ids, sizeof ids / sizeof ids[0], &n) < 0)
+                goto error;
+            if (complete_id && !force) {
+                if (existing_id)
+                    *existing_id = complete_id;
+                if (tx_commit(st) < 0)
+                    goto error;
+                return 1;
+            }
+            for (i = 0; i < n; i++)
+                if (delete_capture(st, ids[i]) < 0)
+                    goto error;
+        } while (n == sizeof ids / sizeof ids[0]);
+    }
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+        now.tv_sec = now.tv_nsec = 0;
+    format_ts((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, when, sizeof when);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        goto error;
+    }
+    bad |= bind_str(st, stmt, 1, source ? source : "");
+    bad |= bind_str(st, stmt, 2, kind && kind[0] ? kind : "file");
+    bad |= bind_opt(st, stmt, 3, link_type);
+    bad |= bind_opt(st, stmt, 4, sha256);
+    bad |= bind_str(st, stmt, 5, when);
+    bad |= bind_str(st, stmt, 6, SMTPTRACE_VERSION);
+    if (bad || sqlite3_step(stmt) != SQLITE_DONE) {
+        if (!bad)
+            fail_db(st, "insert capture");
+        sqlite3_finalize(stmt);
+        goto error;
+    }
+    sqlite3_finalize(stmt);
+    st->capture_id = sqlite3_last_insert_rowid(st->db);
+    if (capture_id)
+        *capture_id = st->capture_id;
+    if (tx_commit(st) < 0)
+        goto error;
+    return 0;
+error:
+    tx_commit(st);
+    set_errbuf(errbuf, errlen, st->err);
+    return -1;
+}
+
+int store_capture_end(struct store *st, int64_t capture_id, int64_t first_ts_usec, int64_t last_ts_usec,
+                      uint64_t packets, uint64_t bytes, char *errbuf, size_t errlen)
+{
+    static const char sql[] = "UPDATE captures SET first_ts = ?2, last_ts = ?3, first_ts_usec = ?4, "
+                              "last_ts_usec = ?5, packets = ?6, bytes = ?7, complete = 1 WHERE id = ?1";
+    sqlite3_stmt *stmt = NULL;
+    int bad = 0;
+
+    if (tx_begin(st) < 0)
+        goto error;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        goto error;
+    }
+    bad |= bind_i64(st, stmt, 1, capture_id);
+    if (packets) {
+        bad |= bind_ts(st, stmt, 2, first_ts_usec);
+        bad |= bind_ts(st, stmt, 3, last_ts_usec);
+        bad |= bind_i64(st, stmt, 4, first_ts_usec);
+        bad |= bind_i64(st, stmt, 5, last_ts_usec);
+    }
+    bad |= bind_i64(st, stmt, 6, (int64_t)packets);
+    bad |= bind_i64(st, stmt, 7, (int64_t)bytes);
+    if (bad || sqlite3_step(stmt) != SQLITE_DONE) {
+        if (!bad)
+            fail_db(st, "update capture");
+        sqlite3_finalize(stmt);
+        goto error;
+    }
+    sqlite3_finalize(stmt);
+    if (st->capture_id == capture_id)
+        st->capture_id = 0;
+    if (tx_commit(st) < 0)
+        goto error;
+    return 0;
+error:
+    tx_commit(st);
+    set_errbuf(errbuf, errlen, st->err);
+    return -1;
+}
+
+int store_commit(struct store *st)
+{
+    return tx_commit(st);
+}
+
+int store_close(struct store *st)
+{
+    int rc;
+
+    if (!st)
+        return 0;
+    rc = tx_commit(st);
+    store_free(st);
+    return rc;
+}
+
+int store_file_sha256(const char *path, char hex[65])
+{
+    static int gcrypt_ready;
+    unsigned char buf[65536];
+    const unsigned char *digest;
+    gcry_md_hd_t md;
+    FILE *f;
+    size_t n, i;
+    int err;
+
+    hex[0] = '\0';
+    if (!gcrypt_ready) {
+        if (!gcry_check_version(NULL))
+            return -1;
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+        gcrypt_ready = 1;
+    }
+    f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    if (gcry_md_open(&md, GCRY_MD_SHA256, 0) != 0) {
+        fclose(f);
+        return -1;
+    }
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        gcry_md_write(md, buf, n);
+    err = ferror(f);
+    fclose(f);
+    digest = err ? NULL : gcry_md_read(md, GCRY_MD_SHA256);
+    if (!digest) {
+        gcry_md_close(md);
+        return -1;
+    }
+    for (i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    gcry_md_close(md);
+    return 0;
+}
