@@ -617,6 +617,9 @@ static int flow_create(struct flow_table *t, const struct tcp_segment *seg, cons
     info.server_port = sender_is_server ? seg->sport : seg->dport;
     info.first_frame = frame;
     info.first_ts_usec = ts;
+    info.payload = seg->payload_len ? seg->payload : NULL;
+    info.payload_len = seg->payload_len;
+    info.payload_from_client = !sender_is_server;
     if (t->cbs.open) {
         user = t->cbs.open(t->ctx, &info, &swap);
         tracked = user != NULL;

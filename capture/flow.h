@@ -41,6 +41,10 @@ struct flow_info {
     int syn_seen;          /* orientation from the handshake; else from the first packet's sender */
     uint64_t first_frame;  /* 1-based frame number in the input */
     int64_t first_ts_usec; /* UTC microseconds since the epoch */
+    /* Payload of the packet asking (NULL/0 for a bare SYN), so open() can judge by content. */
+    const uint8_t *payload;
+    size_t payload_len;
+    int payload_from_client; /* as the roles above guess them */
 };
 
 /*

@@ -34,6 +34,7 @@ struct read_sinks {
     struct text_output *text;
     struct store *store;
     const struct session_sink *store_sink;
+    uint64_t sessions_numbered;
 };
 
 static void fan_opened(void *ctx, struct session_summary *s)
@@ -83,6 +84,7 @@ static int read_one(const char *path, const struct read_options *opt, struct rea
     struct session_sink sink = {fan_opened, fan_event, fan_message, fan_finding, fan_closed};
     struct pipeline *pl;
     int64_t capture_id = 0, existing_id = 0, first_ts = 0, last_ts = 0;
+    struct pipeline_config config;
     uint64_t captured_bytes = 0;
     char sha[65] = "";
     struct pcap_frame frame;
@@ -121,7 +123,9 @@ static int read_one(const char *path, const struct read_options *opt, struct rea
     if (!decode_link_supported(dlt))
         fprintf(stderr, "smtptrace: %s: link type %s is not decoded; its frames are counted and skipped\n",
                 path, pcap_source_datalink_name(src));
-    pl = pipeline_new(&opt->config, &sink, sinks);
+    config = opt->config;
+    config.session_id_base = sinks->sessions_numbered; /* numbering goes on across files */
+    pl = pipeline_new(&config, &sink, sinks);
     if (!pl) {
         pcap_source_close(src);
         fprintf(stderr, "smtptrace: out of memory\n");
@@ -148,6 +152,7 @@ static int read_one(const char *path, const struct read_options *opt, struct rea
             *status = EXIT_DAMAGED;
     }
     pipeline_finish(pl);
+    sinks->sessions_numbered += pipeline_stats(pl)->sessions_opened;
     damage = pipeline_first_damage(pl, &damage_frame);
     if (damage[0] && !opt->quiet) {
         const struct decode_stats *ds = pipeline_decode_stats(pl);
@@ -184,6 +189,8 @@ int cmd_read(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--netmon") == 0) {
             opt.netmon = 1;
+        } else if (strcmp(argv[i], "--no-detect") == 0) {
+            opt.config.detect = 0;
         } else if (strcmp(argv[i], "--no-db") == 0) {
             opt.db_path = NULL;
         } else if (strcmp(argv[i], "--force") == 0) {

@@ -27,6 +27,7 @@ void pipeline_config_default(struct pipeline_config *config)
     config->ports[1] = 587;
     config->ports[2] = 2525;
     config->n_ports = 3;
+    config->detect = 1;
     flow_limits_default(&config->flow_limits);
     session_limits_default(&config->session_limits);
 }
@@ -64,6 +65,34 @@ static int port_selected(const struct pipeline *pl, uint16_t port)
     return (pl->port_map[port >> 3] >> (port & 7)) & 1;
 }
 
+static int starts_with_ci(const uint8_t *bytes, size_t len, const char *word)
+{
+    size_t i, n = strlen(word);
+
+    if (len < n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((bytes[i] & 0xdf) != (uint8_t)word[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * Content rule for conversations on other ports (RFC 5321 3.1, 4.1.1.1): the
+ * responder greets with "220 " / "220-", or the initiator opens with EHLO/HELO
+ * followed by a space or CRLF. Returns 1 (sender is the server), 2 (sender is
+ * the client) or 0.
+ */
+static int smtp_by_content(const uint8_t *p, size_t len)
+{
+    if (len >= 4 && p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-'))
+        return 1;
+    if (len >= 5 && (starts_with_ci(p, len, "EHLO") || starts_with_ci(p, len, "HELO")) &&
+        (p[4] == ' ' || p[4] == '\r' || p[4] == '\n'))
+        return 2;
+    return 0;
+}
+
 static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
 {
     struct pipeline *pl = ctx;
@@ -71,17 +100,27 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
     struct session *s;
     int server_on_port = port_selected(pl, info->server_port);
     int client_on_port = port_selected(pl, info->client_port);
+    int by_content = 0;
 
-    if (!server_on_port && !client_on_port)
-        return NULL;
+    if (!server_on_port && !client_on_port) {
+        /* FTP greets with 220 too (RFC 959 5.4): its control port is never taken by content. */
+        if (!pl->config.detect || !info->payload || info->server_port == 21 || info->client_port == 21)
+            return NULL;
+        by_content = smtp_by_content(info->payload, info->payload_len);
+        if (!by_content)
+            return NULL;
+        pl->stats.detected_by_content++;
+    }
     memset(&ep, 0, sizeof ep);
     ip_address_format(&info->client_ip, ep.client_ip, sizeof ep.client_ip);
     ip_address_format(&info->server_ip, ep.server_ip, sizeof ep.server_ip);
     ep.client_port = info->client_port;
     ep.server_port = info->server_port;
     ep.ipv6 = info->client_ip.family == 6;
-    /* Without a handshake the first sender is a guess: the SMTP port marks the server. */
-    if (!info->syn_seen && client_on_port && !server_on_port) {
+    /* Without a handshake the first sender is a guess: the SMTP port, or the greeting, marks the server. */
+    if (!info->syn_seen && ((client_on_port && !server_on_port) ||
+                            (by_content == 1 && info->payload_from_client) ||
+                            (by_content == 2 && !info->payload_from_client))) {
         char ip[sizeof ep.client_ip];
         uint16_t port = ep.client_port;
         *swap = 1;
@@ -92,7 +131,7 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
         ep.server_port = port;
     }
     s = session_new(&pl->config.session_limits, &pl->sink, pl->sink_ctx, &ep, info->syn_seen,
-                    pl->stats.sessions_opened + 1, info->first_frame, info->first_ts_usec);
+                    pl->config.session_id_base + pl->stats.sessions_opened + 1, info->first_frame, info->first_ts_usec);
     if (s)
         pl->stats.sessions_opened++;
     return s;

@@ -14,6 +14,8 @@
 struct pipeline_config {
     uint16_t ports[PIPELINE_MAX_PORTS]; /* TCP ports that carry SMTP; default 25, 587, 2525 */
     size_t n_ports;
+    int detect;                 /* also take conversations whose first bytes are SMTP, on any port */
+    uint64_t session_id_base;   /* sessions are numbered from base + 1 (several files in one run) */
     struct flow_limits flow_limits;
     struct session_limits session_limits;
 };
@@ -28,6 +30,7 @@ int pipeline_parse_ports(struct pipeline_config *config, const char *list, char 
 
 struct pipeline_stats {
     uint64_t sessions_opened, sessions_closed;
+    uint64_t detected_by_content; /* conversations taken off the port list by their first bytes */
     uint64_t unsupported_link_frames;
 };
 
