@@ -28,7 +28,7 @@ enum smtp_dir { SMTP_FROM_CLIENT = 0, SMTP_FROM_SERVER = 1 };
 #define SMTP_HEADER_CAP 256         /* bytes kept of each captured message header */
 #define SMTP_MAX_FRAMES 8           /* frames remembered per item; the last slot is the completing frame */
 
-/* Known verbs (case-insensitive on the wire). Stable order: names in smtp_names.c. */
+/* Known verbs (case-insensitive on the wire). Stable order: names in smtp_parser.c. */
 enum smtp_verb {
     SMTP_VERB_UNKNOWN = 0,
     SMTP_VERB_HELO, SMTP_VERB_EHLO, SMTP_VERB_MAIL, SMTP_VERB_RCPT, SMTP_VERB_DATA,

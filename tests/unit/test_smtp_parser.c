@@ -1,4 +1,4 @@
-/* test_smtp_parser.c: transcript tests of the SMTP push parser, replayed at every split, plus a fuzz loop. */
+/* test_smtp_parser.c: SMTP push parser transcripts replayed at every split, plus a fuzz loop. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
 #include "dissect/smtp_parser.h"
 
 /*
- * Model: llhttp test/request/*.md and http-parser test.c test_scan. A
+ * Model: llhttp test/request/ (markdown files) and http-parser test.c test_scan. A
  * transcript is a conversation as (direction, bytes) pushes, gaps and mode
  * switches, and the event log it must produce. Consecutive BODY, BDAT_DATA
  * and TLS_DATA events are merged in the log, so the log does not depend on
@@ -496,7 +496,7 @@ static char *replay_ex(const struct step *steps, size_t n_steps, int pol, enum s
             if (how == SPLIT_RANDOM) {
                 for (j = 0; j < st->len; j += c) {
                     c = 1 + (size_t)(xorshift(rng) % (st->len - j));
-                    if (xorshift(rng) % 2)
+                    if (xorshift(rng) % 2 && c > 4)
                         c = 1 + c % 4;
                     push_chunk(&r, st->dir, st->data + j, c, frame, heap);
                 }
@@ -606,7 +606,10 @@ static const struct step banner_sendmail_steps[] = {
     CL("QUIT\r\n"),
     SV("221 2.0.0 suns.nba.com closing connection\r\n"),
 };
-TRANSCRIPT(banner_sendmail, 0, "")
+TRANSCRIPT(banner_sendmail, 0,
+    "S reply 220 '220-suns.nba.com Sendmail 8.6.12/8.6.9 ready at Wed, 19 Feb '...(len=79) lines=3 bytes=137 f=1\n"
+    "C command QUIT args='' bytes=6 f=2\n"
+    "S reply 221 '221 2.0.0 suns.nba.com closing connection' lines=1 bytes=43 enh='2.0.0' f=3\n")
 
 /* KB Q240832: "EHLO sub2." and "HELO sub2." refused with 501, then QUIT. */
 static const struct step ehlo_sub2_steps[] = {
@@ -618,7 +621,14 @@ static const struct step ehlo_sub2_steps[] = {
     CL("QUIT\r\n"),
     SV("221 closing\r\n"),
 };
-TRANSCRIPT(ehlo_sub2, 0, "")
+TRANSCRIPT(ehlo_sub2, 0,
+    "S reply 220 '220 mail.your-domain.com ESMTP' lines=1 bytes=32 f=1\n"
+    "C command EHLO args='sub2.' bytes=12 f=2\n"
+    "S reply 501 '501 Invalid Address' lines=1 bytes=21 f=3\n"
+    "C command HELO args='sub2.' bytes=12 f=4\n"
+    "S reply 501 '501 Invalid Address' lines=1 bytes=21 f=5\n"
+    "C command QUIT args='' bytes=6 f=6\n"
+    "S reply 221 '221 closing' lines=1 bytes=13 f=7\n")
 
 static const struct step ehlo_caps_steps[] = {
     SV("220 mx.example.com ESMTP Postfix\r\n"),
@@ -627,7 +637,10 @@ static const struct step ehlo_caps_steps[] = {
        "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n"
        "250 SMTPUTF8\r\n"),
 };
-TRANSCRIPT(ehlo_caps, 0, "")
+TRANSCRIPT(ehlo_caps, 0,
+    "S reply 220 '220 mx.example.com ESMTP Postfix' lines=1 bytes=34 f=1\n"
+    "C command EHLO args='client.example.org' bytes=25 f=2\n"
+    "S reply 250 '250-mx.example.com' lines=9 bytes=158 f=3\n")
 
 /* Python smtplib spells its verbs in lower case. */
 static const struct step lowercase_steps[] = {
@@ -645,7 +658,21 @@ static const struct step lowercase_steps[] = {
     CL("quit\r\n"),
     SV("221 Bye\r\n"),
 };
-TRANSCRIPT(lowercase, 0, "")
+TRANSCRIPT(lowercase, 0,
+    "S reply 220 '220 localhost ESMTP' lines=1 bytes=21 f=1\n"
+    "C command HELO('helo') args='[127.0.1.1]' bytes=18 f=2\n"
+    "S reply 250 '250 localhost' lines=1 bytes=15 f=3\n"
+    "C command MAIL('mail') args='<alice@example.org>' bytes=31 f=4\n"
+    "S reply 250 '250 OK' lines=1 bytes=8 f=5\n"
+    "C command RCPT('rcpt') args='<bob@example.net>' bytes=28 f=6\n"
+    "S reply 250 '250 OK' lines=1 bytes=8 f=7\n"
+    "C command DATA('data') args='' bytes=6 f=8\n"
+    "S reply 354 '354 End data with <CR><LF>.<CR><LF>' lines=1 bytes=37 f=9\n"
+    "C body bytes=25 'subject: lower\\r\\n\\r\\nhello\\r\\n'\n"
+    "C body_end bytes=3 size=25 lines=3 subject='lower' f=10\n"
+    "S reply 250 '250 OK' lines=1 bytes=8 f=11\n"
+    "C command QUIT('quit') args='' bytes=6 f=12\n"
+    "S reply 221 '221 Bye' lines=1 bytes=9 f=13\n")
 
 /* RFC 2920 pipelining: the whole transaction in one client push. */
 static const struct step pipelined_steps[] = {
@@ -654,7 +681,18 @@ static const struct step pipelined_steps[] = {
     SV("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
        "250 2.0.0 Ok: queued as 4F2D1\r\n221 2.0.0 Bye\r\n"),
 };
-TRANSCRIPT(pipelined, 0, "")
+TRANSCRIPT(pipelined, 0,
+    "C command MAIL args='<alice@example.org> BODY=8BITMIME' bytes=45 f=1\n"
+    "C command RCPT args='<bob@example.net>' bytes=27 f=1\n"
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body bytes=54 'Subject: pipelined\\r\\n\\r\\n..starts with a dot\\r\\nlast line\\r\\n'\n"
+    "C body_end bytes=3 size=53 lines=4 subject='pipelined' f=1\n"
+    "C command QUIT args='' bytes=6 f=1\n"
+    "S reply 250 '250 2.1.0 Ok' lines=1 bytes=14 enh='2.1.0' f=2\n"
+    "S reply 250 '250 2.1.5 Ok' lines=1 bytes=14 enh='2.1.5' f=2\n"
+    "S reply 354 '354 End data with <CR><LF>.<CR><LF>' lines=1 bytes=37 f=2\n"
+    "S reply 250 '250 2.0.0 Ok: queued as 4F2D1' lines=1 bytes=31 enh='2.0.0' f=2\n"
+    "S reply 221 '221 2.0.0 Bye' lines=1 bytes=15 enh='2.0.0' f=2\n")
 
 /* DATA refused before any body byte: the session puts the client back in COMMAND mode. */
 static const struct step data_503_steps[] = {
@@ -664,7 +702,17 @@ static const struct step data_503_steps[] = {
     CL("RSET\r\nQUIT\r\n"),
     SV("250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"),
 };
-TRANSCRIPT(data_503, 1, "")
+TRANSCRIPT(data_503, 1,
+    "C command MAIL args='<a@example.org>' bytes=27 f=1\n"
+    "C command RCPT args='<nobody@example.net>' bytes=30 f=1\n"
+    "C command DATA args='' bytes=6 f=1\n"
+    "S reply 250 '250 2.1.0 Ok' lines=1 bytes=14 enh='2.1.0' f=2\n"
+    "S reply 550 '550 5.1.1 <nobody@example.net>: Recipient address rejected' lines=1 bytes=60 enh='5.1.1' f=2\n"
+    "S reply 503 '503 5.5.1 Error: no valid recipients' lines=1 bytes=38 enh='5.5.1' f=2\n"
+    "C command RSET args='' bytes=6 f=3\n"
+    "C command QUIT args='' bytes=6 f=3\n"
+    "S reply 250 '250 2.0.0 Ok' lines=1 bytes=14 enh='2.0.0' f=4\n"
+    "S reply 221 '221 2.0.0 Bye' lines=1 bytes=15 enh='2.0.0' f=4\n")
 
 /* RFC 3030: chunk octets are counted, never parsed, even when they spell CRLF.CRLF and QUIT. */
 static const struct step bdat_steps[] = {
@@ -673,14 +721,38 @@ static const struct step bdat_steps[] = {
     CL("BDAT 8 LAST\r\nQUIT\r\n\r\nQUIT\r\n"),
     SV("250 ok\r\n250 ok\r\n250 2.0.0 18 octets\r\n250 2.0.0 queued\r\n221 bye\r\n"),
 };
-TRANSCRIPT(bdat, 0, "")
+TRANSCRIPT(bdat, 0,
+    "C command MAIL args='<a@b.example>' bytes=25 f=1\n"
+    "C command RCPT args='<c@d.example>' bytes=23 f=1\n"
+    "C command BDAT args='18' bytes=9 size=18 last=0 f=1\n"
+    "C bdat_data bytes=18 'line1\\r\\n.\\r\\nQUIT\\r\\nab'\n"
+    "C bdat_end size=18 last=0 f=1,2\n"
+    "C command BDAT args='8 LAST' bytes=13 size=8 last=1 f=3\n"
+    "C bdat_data bytes=8 'QUIT\\r\\n\\r\\n'\n"
+    "C bdat_end size=8 last=1 f=3\n"
+    "C command QUIT args='' bytes=6 f=3\n"
+    "S reply 250 '250 ok' lines=1 bytes=8 f=4\n"
+    "S reply 250 '250 ok' lines=1 bytes=8 f=4\n"
+    "S reply 250 '250 2.0.0 18 octets' lines=1 bytes=21 enh='2.0.0' f=4\n"
+    "S reply 250 '250 2.0.0 queued' lines=1 bytes=18 enh='2.0.0' f=4\n"
+    "S reply 221 '221 bye' lines=1 bytes=9 f=4\n")
 
 /* Sizes that are not a chunk-size: no BDAT mode, chunk_size 0, the next lines are commands. */
 static const struct step bdat_invalid_steps[] = {
     CL("BDAT -5\r\nBDAT abc LAST\r\nBDAT 99999999999999999999\r\nBDAT 9223372036854775808\r\n"
        "BDAT 12x\r\nBDAT 5 LASTX\r\nBDAT\r\nBDAT 0 LAST\r\nbdat 9223372036854775807 last \r\n"),
 };
-TRANSCRIPT(bdat_invalid, 0, "")
+TRANSCRIPT(bdat_invalid, 0,
+    "C command BDAT args='-5' bytes=9 size=0 last=0 f=1\n"
+    "C command BDAT args='abc LAST' bytes=15 size=0 last=0 f=1\n"
+    "C command BDAT args='99999999999999999999' bytes=27 size=0 last=0 f=1\n"
+    "C command BDAT args='9223372036854775808' bytes=26 size=0 last=0 f=1\n"
+    "C command BDAT args='12x' bytes=10 size=0 last=0 f=1\n"
+    "C command BDAT args='5 LASTX' bytes=14 size=0 last=0 f=1\n"
+    "C command BDAT args='' bytes=6 size=0 last=0 f=1\n"
+    "C command BDAT args='0 LAST' bytes=13 size=0 last=1 f=1\n"
+    "C bdat_end size=0 last=1 f=1\n"
+    "C command BDAT('bdat') args='9223372036854775807 last ' bytes=32 size=9223372036854775807 last=1 f=1\n")
 
 /* RFC 4954 AUTH LOGIN: the base64 lines are AUTH_RESPONSE, 235 ends the exchange. */
 static const struct step auth_login_steps[] = {
@@ -699,7 +771,21 @@ static const struct step auth_login_steps[] = {
     SV("501 5.7.0 Authentication aborted\r\n"),
     CL("QUIT\r\n"),
 };
-TRANSCRIPT(auth_login, 1, "")
+TRANSCRIPT(auth_login, 1,
+    "S reply 220 '220 mx ESMTP' lines=1 bytes=14 f=1\n"
+    "C command AUTH args='LOGIN' bytes=12 f=2\n"
+    "S reply 334 '334 VXNlcm5hbWU6' lines=1 bytes=18 f=3\n"
+    "C auth_response 'dXNlcm5hbWU=' bytes=14 f=4\n"
+    "S reply 334 '334 UGFzc3dvcmQ6' lines=1 bytes=18 f=5\n"
+    "C auth_response 'cGFzc3dvcmQ=' bytes=14 f=6\n"
+    "S reply 235 '235 2.7.0 Authentication successful' lines=1 bytes=37 enh='2.7.0' f=7\n"
+    "C command MAIL args='<u@example.org>' bytes=27 f=8\n"
+    "S reply 250 '250 2.1.0 Ok' lines=1 bytes=14 enh='2.1.0' f=9\n"
+    "C command AUTH args='LOGIN' bytes=12 f=10\n"
+    "S reply 334 '334 VXNlcm5hbWU6' lines=1 bytes=18 f=11\n"
+    "C auth_response '*' bytes=3 f=12\n"
+    "S reply 501 '501 5.7.0 Authentication aborted' lines=1 bytes=34 enh='5.7.0' f=13\n"
+    "C command QUIT args='' bytes=6 f=14\n")
 
 /* AUTH PLAIN with an initial response, and one answered 334 first (no session help here). */
 static const struct step auth_plain_steps[] = {
@@ -709,7 +795,15 @@ static const struct step auth_plain_steps[] = {
     SV("334 \r\n"),
     CL("AHVzZXIAcGFzcw==\r\nnoop\r\nAUTH LOGIN\r\nQUIT\r\n"),
 };
-TRANSCRIPT(auth_plain, 0, "")
+TRANSCRIPT(auth_plain, 0,
+    "C command AUTH args='PLAIN AHVzZXIAcGFzcw==' bytes=29 f=1\n"
+    "S reply 235 '235 2.7.0 ok' lines=1 bytes=14 enh='2.7.0' f=2\n"
+    "C command AUTH args='PLAIN' bytes=12 f=3\n"
+    "S reply 334 '334 ' lines=1 bytes=6 f=4\n"
+    "C auth_response 'AHVzZXIAcGFzcw==' bytes=18 f=5\n"
+    "C command NOOP('noop') args='' bytes=6 f=5\n"
+    "C command AUTH args='LOGIN' bytes=12 f=5\n"
+    "C command QUIT args='' bytes=6 f=5\n")
 
 /* RFC 3207: after 220 to STARTTLS every byte both ways is TLS_DATA. */
 static const struct step starttls_steps[] = {
@@ -722,14 +816,44 @@ static const struct step starttls_steps[] = {
     SV("\x16\x03\x03\x00\x02\x02\x00\r\n250 fake\r\n\x17\x03\x03"),
     CL("\x17\x03\x03\x00\x10\x80\x81\x82\x83"),
 };
-TRANSCRIPT(starttls, 1, "")
+TRANSCRIPT(starttls, 1,
+    "S reply 220 '220 mx ESMTP' lines=1 bytes=14 f=1\n"
+    "C command EHLO args='a.example' bytes=16 f=2\n"
+    "S reply 250 '250-mx' lines=2 bytes=22 f=3\n"
+    "C command STARTTLS args='' bytes=10 f=4\n"
+    "S reply 220 '220 2.0.0 Ready to start TLS' lines=1 bytes=30 enh='2.0.0' f=5\n"
+    "C tls_data bytes=24 '\\x16\\x03\\x01\\x001\\x01\\x00\\x00-\\x03\\x03QUIT\\r\\n.\\r\\n\\x00\\xff\\xfe\\n'\n"
+    "S tls_data bytes=22 '\\x16\\x03\\x03\\x00\\x02\\x02\\x00\\r\\n250 fake\\r\\n\\x17\\x03\\x03'\n"
+    "C tls_data bytes=9 '\\x17\\x03\\x03\\x00\\x10\\x80\\x81\\x82\\x83'\n")
 
 /* The 220 and the first TLS bytes in one push: the switch applies to the very next byte. */
 static const struct step starttls_same_push_steps[] = {
-    CL("STARTTLS\r\n\x16\x03\x01"),
-    SV("220 go ahead\r\n\x16\x03\x03\x00\x01\x0a"),
+    CL("EHLO a\r\nSTARTTLS\r\n"),
+    SV("250 mx\r\n220 go ahead\r\n\x16\x03\x03\x00\x01\x0a"),
+    CL("\x16\x03\x01\r\nQUIT\r\n"),
 };
-TRANSCRIPT(starttls_same_push, 1, "")
+TRANSCRIPT(starttls_same_push, 1,
+    "C command EHLO args='a' bytes=8 f=1\n"
+    "C command STARTTLS args='' bytes=10 f=1\n"
+    "S reply 250 '250 mx' lines=1 bytes=8 f=2\n"
+    "S reply 220 '220 go ahead' lines=1 bytes=14 f=2\n"
+    "S tls_data bytes=6 '\\x16\\x03\\x03\\x00\\x01\\n'\n"
+    "C tls_data bytes=11 '\\x16\\x03\\x01\\r\\nQUIT\\r\\n'\n")
+
+/*
+ * Client bytes after STARTTLS pushed before the 220 was seen: they were a
+ * partial line when TLS began, so they come out as an UNTERMINATED command.
+ */
+static const struct step starttls_early_client_steps[] = {
+    CL("STARTTLS\r\n\x16\x03\x01"),
+    SV("220 go ahead\r\n"),
+    CL("\x00\x05"),
+};
+TRANSCRIPT(starttls_early_client, 1,
+    "C command STARTTLS args='' bytes=10 f=1\n"
+    "S reply 220 '220 go ahead' lines=1 bytes=14 f=2\n"
+    "C command ?('\\x16\\x03\\x01') args='' bytes=3 [unterminated] f=1\n"
+    "C tls_data bytes=2 '\\x00\\x05'\n")
 
 /* A server line without a code, inside a pending multi-line reply (RFC 5321 4.2). */
 static const struct step bad_reply_steps[] = {
@@ -738,14 +862,25 @@ static const struct step bad_reply_steps[] = {
     SV("250-first\r\n4.7.0 deferred\r\n451 4.7.0 try later\r\n"),
     SV("99 too short\r\n600 out of range\r\n25\r\n250\r\n"),
 };
-TRANSCRIPT(bad_reply, 0, "")
+TRANSCRIPT(bad_reply, 0,
+    "S reply 220 '220 mx' lines=1 bytes=8 f=1\n"
+    "C command MAIL args='<a@b>' bytes=17 f=2\n"
+    "S reply 250 '250-first' lines=1 bytes=11 f=3\n"
+    "S bad_reply '4.7.0 deferred' bytes=16 f=3\n"
+    "S reply 451 '451 4.7.0 try later' lines=1 bytes=21 enh='4.7.0' f=3\n"
+    "S bad_reply '99 too short' bytes=14 f=4\n"
+    "S bad_reply '600 out of range' bytes=18 f=4\n"
+    "S bad_reply '25' bytes=4 f=4\n"
+    "S reply 250 '250' lines=1 bytes=5 f=4\n")
 
 /* End of capture without CRLF: the partial lines still come out, UNTERMINATED. */
 static const struct step unterminated_steps[] = {
     SV("221-bye\r\n221 really"),
     CL("QUIT"),
 };
-TRANSCRIPT(unterminated, 0, "")
+TRANSCRIPT(unterminated, 0,
+    "C command QUIT args='' bytes=4 [unterminated] f=2\n"
+    "S reply 221 '221-bye' lines=2 bytes=19 [unterminated] f=1\n")
 
 static const struct step gap_command_steps[] = {
     CL("EHLO a\r\nMAIL FROM:<al"),
@@ -755,7 +890,15 @@ static const struct step gap_command_steps[] = {
     GAP(SMTP_FROM_SERVER, 100),
     SV("lost tail\r\n250 ok\r\n"),
 };
-TRANSCRIPT(gap_command, 0, "")
+TRANSCRIPT(gap_command, 0,
+    "C command EHLO args='a' bytes=8 f=1\n"
+    "C gap len=5 bytes=13 f=2\n"
+    "C command ?('ce@example.org>') args='' bytes=17 [after_gap] f=3\n"
+    "C command RCPT args='<b@c.example>' bytes=23 f=3\n"
+    "S reply 250 '250-a' lines=1 bytes=7 f=4\n"
+    "S gap len=100 bytes=5 f=5\n"
+    "S bad_reply 'lost tail' bytes=11 [after_gap] f=6\n"
+    "S reply 250 '250 ok' lines=1 bytes=8 f=6\n")
 
 static const struct step gap_bdat_steps[] = {
     CL("BDAT 10 LAST\r\nabc"),
@@ -768,19 +911,51 @@ static const struct step gap_bdat_steps[] = {
     GAP(SMTP_FROM_CLIENT, 2),
     CL("NOOP\r\n"),
 };
-TRANSCRIPT(gap_bdat, 0, "")
+TRANSCRIPT(gap_bdat, 0,
+    "C command BDAT args='10 LAST' bytes=14 size=10 last=1 f=1\n"
+    "C bdat_data bytes=3 'abc'\n"
+    "C gap len=4 bytes=0 f=2\n"
+    "C bdat_data bytes=3 'def'\n"
+    "C bdat_end size=10 last=1 f=1,2,3\n"
+    "C command QUIT args='' bytes=6 f=3\n"
+    "C command BDAT args='5' bytes=8 size=5 last=0 f=4\n"
+    "C bdat_data bytes=2 'ab'\n"
+    "C gap len=10 bytes=0 f=5\n"
+    "C bdat_end size=5 last=0 f=4,5\n"
+    "C command ?('tail') args='' bytes=6 [after_gap] f=6\n"
+    "C command QUIT args='' bytes=6 f=6\n"
+    "C command BDAT args='4' bytes=8 size=4 last=0 f=7\n"
+    "C bdat_data bytes=2 'xy'\n"
+    "C gap len=2 bytes=0 f=8\n"
+    "C bdat_end size=4 last=0 f=7,8\n"
+    "C command NOOP args='' bytes=6 f=9\n")
 
 static const struct step gap_data_steps[] = {
     CL("DATA\r\nSubject: before gap\r\nFrom: x"),
     GAP(SMTP_FROM_CLIENT, 50),
-    CL("rest of line\r\nTo: after@gap\r\n\r\nbody\r\n.\r\nQUIT\r\n"),
+    CL("rest of line\r\nTo: after@gap\r\n\r\nbody\r\n.\r\nNOOP\r\n"),
+    SV("354 go\r\n250 queued\r\n250 ok\r\n"),
     CL("STARTTLS\r\n"),
     SV("220 go\r\n"),
     GAP(SMTP_FROM_SERVER, 3),
     CL("\x16\x03"),
     GAP(SMTP_FROM_CLIENT, 3),
 };
-TRANSCRIPT(gap_data, 1, "")
+TRANSCRIPT(gap_data, 1,
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body bytes=28 'Subject: before gap\\r\\nFrom: x'\n"
+    "C gap len=50 bytes=0 f=2\n"
+    "C body bytes=37 'rest of line\\r\\nTo: after@gap\\r\\n\\r\\nbody\\r\\n'\n"
+    "C body_end bytes=3 size=65 lines=5 subject='before gap' to='after@gap' f=3\n"
+    "C command NOOP args='' bytes=6 f=3\n"
+    "S reply 354 '354 go' lines=1 bytes=8 f=4\n"
+    "S reply 250 '250 queued' lines=1 bytes=12 f=4\n"
+    "S reply 250 '250 ok' lines=1 bytes=8 f=4\n"
+    "C command STARTTLS args='' bytes=10 f=5\n"
+    "S reply 220 '220 go' lines=1 bytes=8 f=6\n"
+    "S gap len=3 bytes=0 f=7\n"
+    "C tls_data bytes=2 '\\x16\\x03'\n"
+    "C gap len=3 bytes=0 f=9\n")
 
 /* Bare LF line ends (RFC 5321 2.3.8 forbids them; they happen): flagged, and "\n.\n" ends DATA. */
 static const struct step bare_lf_steps[] = {
@@ -790,7 +965,21 @@ static const struct step bare_lf_steps[] = {
     CL("Subject: bare\n\nline\n.\nQUIT\n"),
     SV("250 queued\n221 bye\n"),
 };
-TRANSCRIPT(bare_lf, 0, "")
+TRANSCRIPT(bare_lf, 0,
+    "S reply 220 '220 mx' lines=1 bytes=7 [bare_lf] f=1\n"
+    "C command HELO args='a' bytes=7 [bare_lf] f=2\n"
+    "C command MAIL args='<a@b>' bytes=16 [bare_lf] f=2\n"
+    "C command RCPT args='<c@d>' bytes=15 f=2\n"
+    "C command DATA args='' bytes=5 [bare_lf] f=2\n"
+    "S reply 250 '250 ok' lines=1 bytes=7 [bare_lf] f=3\n"
+    "S reply 250 '250 ok' lines=1 bytes=8 f=3\n"
+    "S reply 250 '250 ok' lines=1 bytes=7 [bare_lf] f=3\n"
+    "S reply 354 '354 go' lines=1 bytes=7 [bare_lf] f=3\n"
+    "C body bytes=20 'Subject: bare\\n\\nline\\n'\n"
+    "C body_end bytes=2 size=20 lines=3 subject='bare' f=4\n"
+    "C command QUIT args='' bytes=5 [bare_lf] f=4\n"
+    "S reply 250 '250 queued' lines=1 bytes=11 [bare_lf] f=5\n"
+    "S reply 221 '221 bye' lines=1 bytes=8 [bare_lf] f=5\n")
 
 /* RFC 3463 enhanced codes: x.y.z after the code, then SP or end. */
 static const struct step enhanced_steps[] = {
@@ -798,17 +987,29 @@ static const struct step enhanced_steps[] = {
     SV("550 5.1.1 User unknown\r\n250 2.0.0\r\n250 2.0.0x\r\n451 4.3.0 \r\n550 5.1.1000 no\r\n"
        "250-2.1.0 first\r\n250 2.1.5 second\r\n354 3.0.0 no class 3\r\n421 4.7 short\r\n"),
 };
-TRANSCRIPT(enhanced, 0, "")
+TRANSCRIPT(enhanced, 0,
+    "C command RCPT args='<x@y>' bytes=15 f=1\n"
+    "S reply 550 '550 5.1.1 User unknown' lines=1 bytes=24 enh='5.1.1' f=2\n"
+    "S reply 250 '250 2.0.0' lines=1 bytes=11 enh='2.0.0' f=2\n"
+    "S reply 250 '250 2.0.0x' lines=1 bytes=12 f=2\n"
+    "S reply 451 '451 4.3.0 ' lines=1 bytes=12 enh='4.3.0' f=2\n"
+    "S reply 550 '550 5.1.1000 no' lines=1 bytes=17 f=2\n"
+    "S reply 250 '250-2.1.0 first' lines=2 bytes=35 enh='2.1.0' f=2\n"
+    "S reply 354 '354 3.0.0 no class 3' lines=1 bytes=22 f=2\n"
+    "S reply 421 '421 4.7 short' lines=1 bytes=15 f=2\n")
 
 /* Header capture (RFC 5322 2.2.3 unfolding), dot-stuffing (RFC 5321 4.5.2), body statistics. */
 static const struct step headers_steps[] = {
     CL("DATA\r\n"),
-    CL("Received: from x\r\n\tby y\r\nSUBJECT: Hello\r\n   folded\r\n\tagain  \r\nfrom: Alice <a@b>\r\n"
+    CL("Received: from x\r\n\tby y\r\nSUBJECT: Hello \t\r\n   folded\r\n\tagain  \r\nfrom: Alice <a@b>\r\n"
        "To:   c@d  \r\nMessage-ID: <1@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nX-Other: y\r\n"
-       "Subject: second is ignored\r\n\r\nSubject: not a header\r\n.\r\n..\r\n.x\r\n\xc3\xa9t\xc3\xa9\r\n.\r"),
+       "Subject: second is ignored\r\n\r\nSubject: not a header\r\n..\r\n.x\r\n\xc3\xa9t\xc3\xa9\r\n.\r"),
     CL("\n"),
 };
-TRANSCRIPT(headers, 0, "")
+TRANSCRIPT(headers, 0,
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body bytes=233 'Received: from x\\r\\n\\x09by y\\r\\nSUBJECT: Hello \\x09\\r\\n   folded\\r\\n\\x09again  \\r\\nfrom: Alice <a@b>\\r\\nTo:   c@d  \\r\\nMessage-ID: <1@x>\\r\\nDate: Mon, 1 Jan 2024 00:00:00 +0000\\r\\nX-Other: y\\r\\nSubject: second is ignored\\r\\n\\r\\nSubject: not a header\\r\\n..\\r\\n.x\\r\\n\\xc3\\xa9t\\xc3\\xa9\\r\\n'\n"
+    "C body_end bytes=3 size=231 lines=16 8bit subject='Hello folded again' from='Alice <a@b>' to='c@d' msgid='<1@x>' date='Mon, 1 Jan 2024 00:00:00 +0000' f=2,3\n")
 
 /* Edge bodies: empty, a "." that is data, ".\r" not followed by LF, a lone dot at a push end. */
 static const struct step body_edges_steps[] = {
@@ -823,7 +1024,14 @@ static const struct step body_edges_steps[] = {
     CL("DATA\r\nno final line"),
     CL("\r\n."),
 };
-TRANSCRIPT(body_edges, 0, "")
+TRANSCRIPT(body_edges, 0,
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body_end bytes=3 size=0 lines=0 f=1\n"
+    "C command DATA args='' bytes=6 f=2\n"
+    "C body bytes=11 '.\\rX\\r\\n..\\r\\n\\r\\n'\n"
+    "C body_end bytes=3 size=9 lines=3 f=6,7,8\n"
+    "C command DATA args='' bytes=6 f=9\n"
+    "C body bytes=16 'no final line\\r\\n.'\n")
 
 /* ---- transcripts built at run time (long lines) ---- */
 
@@ -844,19 +1052,27 @@ static char *repeat_line(const char *head, char fill, size_t content, const char
 /* RFC 5321 4.5.3.1.4: 512 with CRLF for a command; SMTP_LINE_CAP cuts at 4096. */
 static void long_command(void **state)
 {
-    size_t l5000, l600, l4094, l4095;
+    size_t l5000, l600, l4094, l4095, l4095crlf;
     char *c5000 = repeat_line("NOOP ", 'a', 5000, "\r\n", &l5000);
     char *c600 = repeat_line("MAIL FROM:<", 'b', 600, "\r\n", &l600);
     char *c4094 = repeat_line("VRFY ", 'c', 4094, "\r\n", &l4094);
     char *c4095 = repeat_line("EXPN ", 'd', 4095, "\n", &l4095);
+    char *c4095crlf = repeat_line("RSET ", 'e', 4095, "\r\n", &l4095crlf);
     const struct step steps[] = {
         {ST_PUSH, SMTP_FROM_CLIENT, c5000, l5000},
         {ST_PUSH, SMTP_FROM_CLIENT, c600, l600},
         {ST_PUSH, SMTP_FROM_CLIENT, c4094, l4094},
         {ST_PUSH, SMTP_FROM_CLIENT, c4095, l4095},
+        {ST_PUSH, SMTP_FROM_CLIENT, c4095crlf, l4095crlf},
         CL("QUIT\r\n"),
     };
-    const struct transcript t = {"long_command", 0, steps, NSTEPS(steps), ""};
+    const struct transcript t = {"long_command", 0, steps, NSTEPS(steps),
+    "C command NOOP args='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'...(len=4091) bytes=5002 [over_rfc,cut] f=1\n"
+    "C command MAIL args='<bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'...(len=590) bytes=602 [over_rfc] f=2\n"
+    "C command VRFY args='cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc'...(len=4089) bytes=4096 [over_rfc] f=3\n"
+    "C command EXPN args='dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd'...(len=4090) bytes=4096 [over_rfc,bare_lf] f=4\n"
+    "C command RSET args='eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'...(len=4090) bytes=4097 [over_rfc,cut] f=5\n"
+    "C command QUIT args='' bytes=6 f=6\n"};
 
     (void)state;
     run_transcript(&t);
@@ -864,6 +1080,7 @@ static void long_command(void **state)
     free(c600);
     free(c4094);
     free(c4095);
+    free(c4095crlf);
 }
 
 /* Reply limits: SMTP_REPLY_MAX_LINES lines, SMTP_REPLY_BUF bytes, 512 per line (4.5.3.1.5). */
@@ -874,8 +1091,12 @@ static void reply_limits(void **state)
     char *big = repeat_line("250-", 'x', 3000, "\r\n", &l3000);
     char *over = repeat_line("550 5.7.1 ", 'y', 600, "\r\n", &l600);
     char *cut = repeat_line("554 ", 'z', 5000, "\r\n", &l5000);
-    struct step steps[6];
-    const struct transcript t = {"reply_limits", 0, steps, NSTEPS(steps), ""};
+    struct step steps[7];
+    const struct transcript t = {"reply_limits", 0, steps, NSTEPS(steps),
+    "S reply 250 '250-line 00' lines=64 bytes=910 dropped=6 f=1\n"
+    "S reply 250 '250-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'...(len=3000) lines=2 bytes=9022 dropped=3 [over_rfc] f=2,3,4,5\n"
+    "S reply 550 '550 5.7.1 yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy'...(len=600) lines=1 bytes=602 enh='5.7.1' [over_rfc] f=6\n"
+    "S reply 554 '554 zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'...(len=4096) lines=1 bytes=5002 [over_rfc,cut] f=7\n"};
 
     (void)state;
     for (i = 0; i < 70; i++)
@@ -883,9 +1104,10 @@ static void reply_limits(void **state)
     steps[0] = (struct step){ST_PUSH, SMTP_FROM_SERVER, many, n};
     steps[1] = (struct step){ST_PUSH, SMTP_FROM_SERVER, big, l3000};
     steps[2] = (struct step){ST_PUSH, SMTP_FROM_SERVER, big, l3000};
-    steps[3] = (struct step){ST_PUSH, SMTP_FROM_SERVER, "250-x\r\n250 end\r\n", 16};
-    steps[4] = (struct step){ST_PUSH, SMTP_FROM_SERVER, over, l600};
-    steps[5] = (struct step){ST_PUSH, SMTP_FROM_SERVER, cut, l5000};
+    steps[3] = (struct step){ST_PUSH, SMTP_FROM_SERVER, big, l3000};
+    steps[4] = (struct step){ST_PUSH, SMTP_FROM_SERVER, "250-x\r\n250 end\r\n", 16};
+    steps[5] = (struct step){ST_PUSH, SMTP_FROM_SERVER, over, l600};
+    steps[6] = (struct step){ST_PUSH, SMTP_FROM_SERVER, cut, l5000};
     run_transcript(&t);
     free(big);
     free(over);
@@ -908,7 +1130,10 @@ static void body_long(void **state)
         {ST_PUSH, SMTP_FROM_CLIENT, b1001, l1001},
         CL("caf\xe9\r\n.\r\n"),
     };
-    const struct transcript t = {"body_long", 0, steps, NSTEPS(steps), ""};
+    const struct transcript t = {"body_long", 0, steps, NSTEPS(steps),
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body bytes=3811 'Subject: sssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss\\r\\n\\r\\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... fnv=8ea2a855\n"
+    "C body_end bytes=3 size=3810 lines=6 long=2 8bit subject='ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss' f=6\n"};
 
     (void)state;
     run_transcript(&t);
@@ -1182,6 +1407,7 @@ int main(void)
         cmocka_unit_test(auth_plain),
         cmocka_unit_test(starttls),
         cmocka_unit_test(starttls_same_push),
+        cmocka_unit_test(starttls_early_client),
         cmocka_unit_test(bad_reply),
         cmocka_unit_test(unterminated),
         cmocka_unit_test(gap_command),
