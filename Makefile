@@ -49,7 +49,10 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory smtptrace
 	@rm -f samples.db samples.db-wal samples.db-shm
-	./smtptrace read samples/*.pcap* -d samples.db
+	./smtptrace read -d samples.db samples/*.pcap*
+	@echo; echo "== smtptrace query -d samples.db findings"; ./smtptrace query -d samples.db findings
+	@echo; echo "== smtptrace query -d samples.db servers"; ./smtptrace query -d samples.db servers
+	@echo; echo "Next: ./smtptrace show -d samples.db N   (one session's transcript, findings and summary)"
 
 unit: $(UNIT_BIN)
 

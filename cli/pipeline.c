@@ -1,6 +1,7 @@
 /* pipeline.c: decodes frames, tracks TCP flows on SMTP ports and feeds their bytes to SMTP sessions. */
 #include "cli/pipeline.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,23 +73,28 @@ static int starts_with_ci(const uint8_t *bytes, size_t len, const char *word)
     if (len < n)
         return 0;
     for (i = 0; i < n; i++)
-        if ((bytes[i] & 0xdf) != (uint8_t)word[i])
+        if (toupper(bytes[i]) != (unsigned char)word[i])
             return 0;
     return 1;
 }
 
 /*
- * Content rule for conversations on other ports (RFC 5321 3.1, 4.1.1.1): the
- * responder greets with "220 " / "220-", or the initiator opens with EHLO/HELO
- * followed by a space or CRLF. Returns 1 (sender is the server), 2 (sender is
- * the client) or 0.
+ * Content rule for conversations on other ports (RFC 5321 3.1, 4.1.1): the
+ * responder greets with "220 " / "220-", or refuses service with an RFC 3463
+ * enhanced code ("421 4.", "554 5.": FTP never sends those); or the initiator
+ * opens with EHLO/HELO, or with MAIL FROM: / RCPT TO: (a capture that starts
+ * mid-session). Returns 1 (sender is the server), 2 (sender is the client) or 0.
  */
 static int smtp_by_content(const uint8_t *p, size_t len)
 {
     if (len >= 4 && p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-'))
         return 1;
+    if (len >= 6 && (memcmp(p, "421 4.", 6) == 0 || memcmp(p, "554 5.", 6) == 0))
+        return 1;
     if (len >= 5 && (starts_with_ci(p, len, "EHLO") || starts_with_ci(p, len, "HELO")) &&
         (p[4] == ' ' || p[4] == '\r' || p[4] == '\n'))
+        return 2;
+    if (starts_with_ci(p, len, "MAIL FROM:") || starts_with_ci(p, len, "RCPT TO:"))
         return 2;
     return 0;
 }

@@ -370,6 +370,9 @@ static void parse_banner(struct session *s, struct smtp_span line)
             software.len--;
         software = span_trim(software);
     }
+    /* "... 5.0.1457.7 ready": the state word is not part of the software name. */
+    if (software.len > 6 && span_ieq((struct smtp_span){software.p + software.len - 6, 6}, " ready"))
+        software.len -= 6;
     copy_text(s->sum.banner_software, sizeof s->sum.banner_software, software.p, software.len);
 }
 
