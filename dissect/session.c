@@ -64,6 +64,9 @@ struct session {
     unsigned auth_step;
     int auth_expect_user; /* the last 334 challenge asked for a user name (LOGIN) */
 
+    /* The BDAT chunk in flight: announced size and octets seen so far. */
+    uint64_t bdat_announced, bdat_octets;
+
     /* Current mail transaction */
     int in_message;
     int body_started;
@@ -676,6 +679,8 @@ static void on_command(struct session *s, struct session_event *sev, const struc
             emit_finding(s, FINDING_INVALID_BDAT, "", sev->frame, sev->seq, s->detail_buf);
         }
         s->msg.body_bytes += ev->chunk_size;
+        s->bdat_announced = ev->chunk_size;
+        s->bdat_octets = 0;
         break;
     case SMTP_VERB_RSET:
         message_end(s);
@@ -853,18 +858,25 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         }
         break;
     case SMTP_VERB_BDAT:
-        if (cur.bdat_last || code >= 400) {
-            if (s->in_message) {
-                s->msg.result_code = code;
-                copy_text(s->msg.result_text, sizeof s->msg.result_text,
-                          ev->n_lines ? ev->lines[0].p : "", ev->n_lines ? ev->lines[0].len : 0);
-                if (cur.bdat_last)
-                    s->sum.messages++;
-                if (code == 552)
-                    emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
-                                 "552: the message exceeded the server's storage allocation");
-                if (cur.bdat_last)
-                    message_end(s);
+        /* A server that refused BDAT before any chunk octet arrived got none: the client waited
+         * and what it sends next are commands (aiosmtpd answers 500 and the client falls back to DATA). */
+        if (code >= 500 && smtp_parser_client_mode(s->parser) == SMTP_MODE_BDAT && s->bdat_octets == 0) {
+            smtp_parser_set_client_mode(s->parser, SMTP_MODE_COMMAND);
+            if (s->in_message && s->msg.body_bytes >= s->bdat_announced)
+                s->msg.body_bytes -= s->bdat_announced;
+        }
+        if (s->in_message && (cur.bdat_last || code >= 400)) {
+            /* 500/502: BDAT itself is unknown; the envelope stands and DATA may follow. */
+            int verb_unknown = code == 500 || code == 502;
+            s->msg.result_code = code;
+            copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
+                      ev->n_lines ? ev->lines[0].len : 0);
+            if (code == 552)
+                emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
+                             "552: the message exceeded the server's storage allocation");
+            if (cur.bdat_last && !verb_unknown) {
+                s->sum.messages++;
+                message_end(s);
             }
         }
         break;
@@ -978,6 +990,9 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         return;
     }
     case SMTP_EV_BDAT_DATA:
+        s->bdat_octets += ev->bytes;
+        deliver_event(s, &sev);
+        return;
     case SMTP_EV_BDAT_END:
     case SMTP_EV_TLS_DATA:
         deliver_event(s, &sev);

@@ -32,7 +32,10 @@ for f in "$@"; do
         echo "FAIL malformed $name: a message does not name the file"; cat "$out/$name.asan.err"; continue
     fi
     /usr/bin/time -f '%e %M' -o "$out/$name.time" timeout 5 "$bin" read "$f" > /dev/null 2>&1
-    read -r secs kib < "$out/$name.time" 2>/dev/null || { secs=99; kib=0; }
+    # GNU time puts "Command exited with non-zero status N" first when the status is not 0.
+    read -r secs kib <<EOT
+$(tail -n 1 "$out/$name.time" 2>/dev/null)
+EOT
     if awk -v s="$secs" 'BEGIN { exit !(s > 2) }' || [ "${kib:-0}" -gt 65536 ]; then
         echo "FAIL malformed $name: ${secs}s ${kib} KiB (limit 2 s, 64 MiB)"; continue
     fi

@@ -11,7 +11,7 @@ def stream_key(a, b):
 
 def run_netmon(binary, capture, extra=()):
     """Returns (exit status, {stream: {'cmds': [...], 'codes': [...], 'codes_per_line': [...]}}, stdout, stderr)."""
-    proc = subprocess.run([binary, 'read', '--netmon', capture, *extra], capture_output=True, text=True,
+    proc = subprocess.run([binary, 'read', '--no-db', '--netmon', capture, *extra], capture_output=True, text=True,
                           errors='replace', timeout=120)
     streams = {}
     cur = None
@@ -32,6 +32,9 @@ def run_netmon(binary, capture, extra=()):
         elif line.startswith('SMTP: Rsp: ') and not line.startswith('SMTP: Rsp: Response without'):
             pending = 'rsp'
             cur['server'] = src
+            # "(frames 5, 7, 9)": how many segments carried the reply
+            m2 = re.search(r'\(frames ([0-9, ]+)\)$', line)
+            cur.setdefault('reply_segments', []).append(len(m2.group(1).split(',')) if m2 else 1)
         elif line.startswith('    SMTP: Command = ') and pending == 'cmd':
             text = line[len('    SMTP: Command = '):]
             cur['cmds'].append(text.split(' ')[0].upper() if text else '')

@@ -173,8 +173,8 @@ static void test_auth_against_xauth(void **state)
 static void test_multiline_banner(void **state)
 {
     static const char *const script[] = {
-        "S:220-mail.your-domain.com Sendmail 8.6.12/8.6.9 ready at Sat, 28 Aug 1999 09:32:00 -0400\r\n"
-        "220 ESMTP spoken here\r\n",
+        ("S:220-mail.your-domain.com Sendmail 8.6.12/8.6.9 ready at Sat, 28 Aug 1999 09:32:00 -0400\r\n"
+         "220 ESMTP spoken here\r\n"),
         "C:EHLO a.example\r\n", "S:250-mail.your-domain.com\r\n250 SIZE 1000\r\n",
         "C:MAIL FROM:<a@a.example> SIZE=5000\r\n", "S:552 5.3.4 Message size exceeds fixed limit\r\n",
         "C:QUIT\r\n", "S:221 bye\r\n"};
@@ -293,6 +293,27 @@ static void test_unmatched_reply(void **state)
     assert_int_equal(r.summary.end_reason, SESSION_END_QUIT);
 }
 
+/* BDAT refused as unknown before any chunk octet: the client waited, DATA follows as a command. */
+static void test_bdat_refused_then_data(void **state)
+{
+    static const char *const script[] = {
+        "S:220 h ESMTP\r\n", "C:EHLO c\r\n", "S:250-h\r\n250 SIZE 100000\r\n", "C:MAIL FROM:<a@x>\r\n",
+        "S:250 ok\r\n", "C:RCPT TO:<b@y>\r\n", "S:250 ok\r\n", "C:BDAT 1500 LAST\r\n",
+        "S:500 Error: command \"BDAT\" not recognized\r\n", "C:DATA\r\n", "S:354 go\r\n",
+        "C:Subject: s\r\n\r\nbody\r\n.\r\n", "S:250 OK\r\n", "C:QUIT\r\n", "S:221 Bye\r\n"};
+    struct recorder r;
+    (void)state;
+    play(&r, script, 15);
+    assert_non_null(strstr(r.events, "C DATA\nS 354->"));
+    assert_int_equal(count_of(r.findings, " capability_mismatch/CHUNKING@11"), 1);
+    assert_int_equal(r.n_messages, 1);
+    assert_string_equal(r.last_msg.mail_from, "a@x");
+    assert_string_equal(r.last_msg.transport, "DATA");
+    assert_int_equal(r.last_msg.body_bytes, 20); /* "Subject: s" CRLF CRLF "body" CRLF */
+    assert_int_equal(r.last_msg.result_code, 250);
+    assert_int_equal(r.summary.messages, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_auth_redaction),
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_unmatched_reply),
+        cmocka_unit_test(test_bdat_refused_then_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
