@@ -36,6 +36,7 @@ struct session {
     struct session_summary sum;
     struct smtp_parser *parser;
     int syn_seen, swapped, any_bytes;
+    int had_gap; /* some bytes of the conversation are missing from the capture */
 
     struct pending *pending; /* ring buffer */
     size_t pending_cap, pending_head, pending_len;
@@ -194,8 +195,8 @@ static void mismatch(struct session *s, unsigned bit, const char *extension, uin
     if (!s->ext_known || (s->ext & bit) || (s->mismatch_reported & bit))
         return;
     s->mismatch_reported |= bit;
-    snprintf(s->detail_buf, sizeof s->detail_buf, "%s used but %s was not advertised%s", what,
-             extension, bit == EXT_AUTH && (s->ext & EXT_XAUTH) ? " (XAUTH was)" : "");
+    snprintf(s->detail_buf, sizeof s->detail_buf, "%s, but the server did not advertise %s%s", what,
+             extension, bit == EXT_AUTH && (s->ext & EXT_XAUTH) ? " (it lists XAUTH)" : "");
     emit_finding(s, FINDING_CAPABILITY_MISMATCH, extension, frame, seq, s->detail_buf);
 }
 
@@ -564,7 +565,8 @@ static void on_command(struct session *s, struct session_event *sev, const struc
 
     if (!s->greeting_seen && !s->replies_seen && pipelined == 0) {
         /* Talking before the greeting is not pipelining; nothing to judge against yet. */
-    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN) {
+    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN && !s->had_gap) {
+        /* After a gap the queue may hold commands whose replies were lost: no verdict then. */
         mismatch(s, EXT_PIPELINING, "PIPELINING", sev->frame, sev->seq,
                  "a command sent before the previous reply");
     }
@@ -947,6 +949,11 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         on_auth_response(s, &sev, ev);
         return;
     case SMTP_EV_BAD_REPLY:
+        /* A line without a code is still the server's answer to the oldest waiting command. */
+        if (s->pending_len > 0) {
+            sev.reply_to_seq = pending_front(s)->seq;
+            pending_pop(s);
+        }
         sev.text = ev->line;
         deliver_event(s, &sev);
         snprintf(s->detail_buf, sizeof s->detail_buf, "server line without a reply code: '%.*s'",
@@ -998,6 +1005,7 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         deliver_event(s, &sev);
         return;
     case SMTP_EV_GAP:
+        s->had_gap = 1;
         s->sum.gap_bytes += ev->gap_len;
         deliver_event(s, &sev);
         snprintf(s->detail_buf, sizeof s->detail_buf, "%" PRIu64 " bytes from the %s missing from the capture",

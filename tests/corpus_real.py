@@ -3,7 +3,10 @@ command verbs and reply codes smtptrace prints must match expected-sessions.tsv 
 import csv
 import os
 import re
+import sqlite3
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from smtpout import run_netmon, stream_key  # noqa: E402
@@ -116,5 +119,57 @@ def main():
             print('PASS corpus %s (%d sessions)' % (name, len(expected[name])))
 
 
+def findings_check(binary):
+    """Per capture: 5xx/4xx reply counts, fallback, capability mismatches, STARTTLS, AUTH mechanisms and
+    BDAT commands in the database must equal expected.tsv."""
+    rows = list(csv.DictReader(open(os.path.join(REAL, 'expected.tsv'), newline=''), delimiter='\t'))
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = os.path.join(tmp, 'c.db')
+        for r in rows:
+            name = r['file']
+            proc = subprocess.run([binary, 'read', '-q', '-d', db_path, os.path.join(REAL, name)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                print('FAIL findings %s: exit %d' % (name, proc.returncode))
+                continue
+            db = sqlite3.connect(db_path)
+            cid = db.execute('SELECT max(id) FROM captures').fetchone()[0]
+            q = ('SELECT count(*) FROM findings f JOIN sessions s ON s.id = f.session_id '
+                 'WHERE s.capture_id = ? AND f.kind = ?')
+            got = {
+                'reply_codes_5xx': str(db.execute(q, (cid, 'reply_5xx')).fetchone()[0]),
+                'reply_codes_4xx': str(db.execute(q, (cid, 'reply_4xx')).fetchone()[0]),
+                'ehlo_helo_fallback': 'yes' if db.execute(q, (cid, 'fallback')).fetchone()[0] else 'no',
+                'starttls': 'yes' if db.execute(
+                    "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id WHERE "
+                    "s.capture_id = ? AND e.kind = 'command' AND e.verb = 'STARTTLS'", (cid,)).fetchone()[0]
+                else 'no',
+                'auth_mechanisms': ';'.join(m for (m,) in db.execute(
+                    'SELECT auth_mech FROM sessions WHERE capture_id = ? AND auth_mech IS NOT NULL '
+                    'ORDER BY id', (cid,))) or '-',
+                'bdat_commands': str(db.execute(
+                    "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id WHERE "
+                    "s.capture_id = ? AND e.kind = 'command' AND e.verb = 'BDAT'", (cid,)).fetchone()[0]),
+            }
+            mism = sorted(x for (x,) in db.execute(
+                "SELECT DISTINCT f.extension FROM findings f JOIN sessions s ON s.id = f.session_id "
+                "WHERE s.capture_id = ? AND f.kind = 'capability_mismatch'", (cid,)))
+            replies = db.execute("SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id "
+                                 "WHERE s.capture_id = ? AND e.dir = 'S'", (cid,)).fetchone()[0]
+            want_mism = r['capability_mismatch']
+            got['capability_mismatch'] = ('n/a' if replies == 0 else ';'.join(mism) or 'none')
+            want = {k: r[k] for k in got}
+            want['capability_mismatch'] = ';'.join(sorted(want_mism.split(';'))) if want_mism not in (
+                'none', 'n/a') else want_mism
+            db.close()
+            diff = ['%s %s, expected %s' % (k, got[k], want[k]) for k in sorted(got) if got[k] != want[k]]
+            if diff:
+                print('FAIL findings %s: %s' % (name, '; '.join(diff)))
+            else:
+                print('PASS findings %s' % name)
+
+
 if __name__ == '__main__':
     main()
+    if os.path.exists(os.path.join(REAL, 'expected.tsv')):
+        findings_check(sys.argv[1])
