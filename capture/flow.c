@@ -30,7 +30,12 @@
  *         hole (buffered data, or the FIN), and ACK_RULE_SEGMENTS segments of
  *         the flow have passed since that later data was buffered; a merely
  *         reordered capture fills the hole well within that. Once both FINs
- *         are seen no wait applies: nothing more is coming.
+ *         are seen no wait applies: nothing more is coming;
+ *      d. at once, when one side sends data whose ACK covers bytes of the other
+ *         side that the capture never showed (a hole, or a missing tail): that
+ *         side already answered what it received, so the bytes are lost, not
+ *         late, and the gap must come before the answer for the dialogue to
+ *         pair. Pure ACKs do not trigger this (captures reorder them).
  *    A snaplen-cut segment delivers its captured bytes then a gap for the rest.
  *  - A stream jumping more than SEQ_WINDOW (RFC 7323's largest window) either
  *    way is resynchronised: buffered data is flushed, a gap of the forward
@@ -486,6 +491,29 @@ static void ack_rule(struct flow_table *t, struct flow *f, int di, uint64_t fram
     }
 }
 
+/* Gap rule d: data from side di acknowledging peer bytes that were never captured. */
+static void data_acks_missing(struct flow_table *t, struct flow *f, int di, uint32_t ack, uint64_t frame,
+                              int64_t ts)
+{
+    struct dir_state *peer = &f->dir[1 - di];
+    uint32_t end, limit = ack;
+    uint64_t born;
+    int64_t missing;
+
+    if (!peer->init)
+        return;
+    /* The peer's FIN takes one sequence number that carries no byte (RFC 9293 3.4). */
+    if (peer->fin && seq_sub(ack, peer->fin_seq) > 0)
+        limit = peer->fin_seq;
+    while (first_hole_end(peer, &end, &born) && seq_sub(limit, end) >= 0)
+        give_up_first_hole(t, f, 1 - di, frame, ts);
+    missing = seq_sub(limit, peer->next);
+    if (!peer->head && missing > 0 && missing <= (int64_t)SEQ_WINDOW) {
+        emit_gap(t, f, 1 - di, (uint32_t)missing, frame, ts);
+        peer->next = limit;
+    }
+}
+
 static void enforce_limits(struct flow_table *t, struct flow *f, int di, uint64_t frame, int64_t ts)
 {
     struct dir_state *d = &f->dir[di];
@@ -758,6 +786,8 @@ int flow_table_segment(struct flow_table *t, const struct tcp_segment *seg, uint
         d->init = 1;
         d->next = data_seq;
     }
+    if (wire > 0 && (seg->flags & TCPF_ACK))
+        data_acks_missing(t, f, di, seg->ack, frame, ts);
     if (wire > 0)
         rc = add_payload(t, f, di, data_seq, seg->payload, seg->payload_len, wire, frame, ts);
     if ((seg->flags & TCPF_FIN) && !d->fin) {

@@ -37,6 +37,11 @@ struct session {
     struct smtp_parser *parser;
     int syn_seen, swapped, any_bytes;
     int had_gap; /* some bytes of the conversation are missing from the capture */
+    uint64_t size_flagged_msg; /* message seq already flagged size_exceeded */
+    /* First command sent while another awaited its reply, and what was advertised then. */
+    uint64_t pipelined_seq, pipelined_frame;
+    int pipelined_ext_known;
+    unsigned pipelined_ext;
 
     struct pending *pending; /* ring buffer */
     size_t pending_cap, pending_head, pending_len;
@@ -187,6 +192,17 @@ static void emit_finding(struct session *s, enum finding_kind kind, const char *
     f.event_seq = event_seq;
     f.detail = detail ? detail : "";
     s->sink.finding(s->sink_ctx, &s->sum, &f);
+}
+
+/* size_exceeded once per message: a declared SIZE= over the limit and the 552 that follows are one problem. */
+static void size_exceeded(struct session *s, uint64_t frame, uint64_t seq, const char *detail)
+{
+    uint64_t msg = s->in_message ? s->msg.seq : 0;
+
+    if (msg && s->size_flagged_msg == msg)
+        return;
+    s->size_flagged_msg = msg;
+    emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", frame, seq, detail);
 }
 
 static void mismatch(struct session *s, unsigned bit, const char *extension, uint64_t frame,
@@ -565,10 +581,12 @@ static void on_command(struct session *s, struct session_event *sev, const struc
 
     if (!s->greeting_seen && !s->replies_seen && pipelined == 0) {
         /* Talking before the greeting is not pipelining; nothing to judge against yet. */
-    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN && !s->had_gap) {
-        /* After a gap the queue may hold commands whose replies were lost: no verdict then. */
-        mismatch(s, EXT_PIPELINING, "PIPELINING", sev->frame, sev->seq,
-                 "a command sent before the previous reply");
+    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN && !s->pipelined_seq) {
+        /* Judged at the end: a reply lost from the capture looks like pipelining until the gap shows. */
+        s->pipelined_seq = sev->seq;
+        s->pipelined_frame = sev->frame;
+        s->pipelined_ext_known = s->ext_known;
+        s->pipelined_ext = s->ext;
     }
 
     switch (ev->verb) {
@@ -617,7 +635,7 @@ static void on_command(struct session *s, struct session_event *sev, const struc
             snprintf(s->detail_buf, sizeof s->detail_buf,
                      "declared SIZE=%" PRId64 " is over the advertised SIZE %" PRIu64,
                      s->msg.declared_size, s->ext_size_limit);
-            emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq, s->detail_buf);
+            size_exceeded(s, sev->frame, sev->seq, s->detail_buf);
         }
         break;
     }
@@ -793,8 +811,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
                   ev->n_lines ? ev->lines[0].len : 0);
         if (code == 552)
-            emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
-                         "552: the message exceeded the server's storage allocation");
+            size_exceeded(s, sev->frame, sev->seq, "552: the message exceeded the server's storage allocation");
         message_end(s);
         return;
     }
@@ -833,8 +850,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
             copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
                       ev->n_lines ? ev->lines[0].len : 0);
         if (code == 552)
-            emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
-                         "552 to MAIL: the message is over the server's size limit");
+            size_exceeded(s, sev->frame, sev->seq, "552 to MAIL: the message is over the server's size limit");
         break;
     case SMTP_VERB_RCPT:
         if (cur.rcpt_index != SIZE_MAX && s->in_message && cur.rcpt_index < s->msg.n_recipients) {
@@ -844,8 +860,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
                       ev->n_lines ? ev->lines[0].len : 0);
         }
         if (code == 552)
-            emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
-                         "552 to RCPT: storage allocation exceeded");
+            size_exceeded(s, sev->frame, sev->seq, "552 to RCPT: storage allocation exceeded");
         break;
     case SMTP_VERB_DATA:
         if (code != 354) {
@@ -874,8 +889,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
             copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
                       ev->n_lines ? ev->lines[0].len : 0);
             if (code == 552)
-                emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev->frame, sev->seq,
-                             "552: the message exceeded the server's storage allocation");
+                size_exceeded(s, sev->frame, sev->seq, "552: the message exceeded the server's storage allocation");
             if (cur.bdat_last && !verb_unknown) {
                 s->sum.messages++;
                 message_end(s);
@@ -985,7 +999,7 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
             snprintf(s->detail_buf, sizeof s->detail_buf,
                      "body of %" PRIu64 " bytes is over the advertised SIZE %" PRIu64, ev->body_bytes,
                      s->ext_size_limit);
-            emit_finding(s, FINDING_SIZE_EXCEEDED, "SIZE", sev.frame, sev.seq, s->detail_buf);
+            size_exceeded(s, sev.frame, sev.seq, s->detail_buf);
         }
         memset(&p, 0, sizeof p);
         p.seq = sev.seq;
@@ -1006,6 +1020,10 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         return;
     case SMTP_EV_GAP:
         s->had_gap = 1;
+        /* Replies lost from the capture answered the commands waiting now: start pairing afresh
+         * rather than shift every later reply onto the wrong command. */
+        if (!sev.from_client)
+            s->pending_len = 0;
         s->sum.gap_bytes += ev->gap_len;
         deliver_event(s, &sev);
         snprintf(s->detail_buf, sizeof s->detail_buf, "%" PRIu64 " bytes from the %s missing from the capture",
@@ -1149,11 +1167,19 @@ void session_end(struct session *s, enum session_end how, uint64_t frame, int64_
         return;
     }
     smtp_parser_finish(s->parser, frame, ts_usec);
+    if (s->pipelined_seq && !s->had_gap && s->pipelined_ext_known &&
+        !(s->pipelined_ext & EXT_PIPELINING) && !(s->mismatch_reported & EXT_PIPELINING)) {
+        s->mismatch_reported |= EXT_PIPELINING;
+        emit_finding(s, FINDING_CAPABILITY_MISMATCH, "PIPELINING", s->pipelined_frame, s->pipelined_seq,
+                     "a command sent before the reply to the previous one, but the server did not "
+                     "advertise PIPELINING");
+    }
     if (s->quit_answered && (how == SESSION_END_FIN || how == SESSION_END_CAPTURE_END ||
                              how == SESSION_END_RST || how == SESSION_END_IDLE))
         how = SESSION_END_QUIT;
-    if (how == SESSION_END_RST || (s->in_message && how != SESSION_END_CAPTURE_END &&
-                                   how != SESSION_END_QUIT)) {
+    /* Under TLS the QUIT is encrypted: how it ended says nothing about the dialogue. */
+    if (s->sum.tls == SESSION_TLS_NONE &&
+        (how == SESSION_END_RST || (s->in_message && how != SESSION_END_CAPTURE_END && how != SESSION_END_QUIT))) {
         snprintf(s->detail_buf, sizeof s->detail_buf, "the conversation ended by %s without a completed QUIT%s",
                  session_end_name(how), s->in_message ? ", in the middle of a mail transaction" : "");
         emit_finding(s, FINDING_SESSION_ABORTED, "", frame, 0, s->detail_buf);

@@ -20,6 +20,7 @@ run_suite "command line" sh tests/cli.sh ./smtptrace
 run_suite "malformed corpus (ASan+UBSan)" sh tests/malformed.sh build-asan/smtptrace ./smtptrace
 run_suite "tshark cross-check" python3 tests/crosscheck_tshark.py ./smtptrace
 run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
+run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
 run_suite "fuzz smoke (10 s per target)" sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}"
 

@@ -499,13 +499,13 @@ static void test_flow_ack_rule_gap(void **state)
     tf_feed(&fx, 1, 1001, 5001, TCPF_ACK, "MAIL\r\n", 4);
     /* 1007..1012 lost in the capture; the next command is buffered. */
     tf_feed(&fx, 1, 1013, 5001, TCPF_ACK, "RCPT\r\n", 5);
-    /* The server acknowledged everything: it got the bytes the capture missed. */
-    tf_feed(&fx, 0, 5001, 1019, TCPF_ACK, "250 a\r\n", 6);
+    /* The server acknowledged everything (pure ACKs): it got the bytes the capture missed. */
+    tf_feed(&fx, 0, 5001, 1019, TCPF_ACK, NULL, 6);
     assert_int_equal(tf_count(fx.rec, 'g'), 0);
     for (i = 0; i < 6; i++)
-        tf_feed(&fx, 0, 5008, 1019, TCPF_ACK, NULL, frame++);
+        tf_feed(&fx, 0, 5001, 1019, TCPF_ACK, NULL, frame++);
     assert_int_equal(tf_count(fx.rec, 'g'), 0); /* 7 segments since the hole: wait */
-    tf_feed(&fx, 0, 5008, 1019, TCPF_ACK, NULL, frame++);
+    tf_feed(&fx, 0, 5001, 1019, TCPF_ACK, NULL, frame++);
     assert_int_equal(tf_count(fx.rec, 'g'), 1); /* the 8th: declared */
     g = tf_last(fx.rec, 'g');
     assert_int_equal(g->len, 6);
@@ -514,6 +514,42 @@ static void test_flow_ack_rule_gap(void **state)
     tf_expect_stream(fx.rec, 0, FLOW_FROM_CLIENT, "MAIL\r\nRCPT\r\n");
     assert_int_equal(tf_last(fx.rec, 'd')->frame, 5);
     assert_int_equal(fx.rec->closed[0], 0);
+    tf_teardown(&fx);
+}
+
+/* Rule d: an answer (data) acknowledging bytes never captured declares them lost at once, before the answer. */
+static void test_flow_data_acks_missing(void **state)
+{
+    struct tf_fix fx;
+    const struct tf_event *g;
+
+    (void)state;
+    tf_setup(&fx, NULL);
+    tf_handshake(&fx);
+    tf_feed(&fx, 1, 1001, 5001, TCPF_ACK, "MAIL\r\n", 4);
+    /* The server's "250 ok\r\n" (5001..5008) is not in the capture; the client's next command acks it. */
+    tf_feed(&fx, 1, 1007, 5009, TCPF_ACK, "RCPT\r\n", 6);
+    assert_int_equal(tf_count(fx.rec, 'g'), 1);
+    g = tf_last(fx.rec, 'g');
+    assert_int_equal(g->dir, FLOW_FROM_SERVER);
+    assert_int_equal(g->len, 8);
+    assert_int_equal(g->frame, 6);
+    /* The next reply continues after the missing bytes. */
+    tf_feed(&fx, 0, 5009, 1013, TCPF_ACK, "250 b\r\n", 7);
+    tf_expect_stream(fx.rec, 0, FLOW_FROM_SERVER, "250 b\r\n");
+    /* A hole with later data buffered is given up when the other side answers past it. */
+    tf_feed(&fx, 1, 1019, 5016, TCPF_ACK, "QUIT\r\n", 8); /* 1013..1018 missing */
+    assert_int_equal(tf_count(fx.rec, 'g'), 1);
+    tf_feed(&fx, 0, 5016, 1025, TCPF_ACK, "221 c\r\n", 9);
+    assert_int_equal(tf_count(fx.rec, 'g'), 2);
+    g = tf_last(fx.rec, 'g');
+    assert_int_equal(g->dir, FLOW_FROM_CLIENT);
+    assert_int_equal(g->len, 6);
+    tf_expect_stream(fx.rec, 0, FLOW_FROM_CLIENT, "MAIL\r\nRCPT\r\nQUIT\r\n");
+    /* A FIN's sequence number is not a missing byte. */
+    tf_feed(&fx, 0, 5023, 1025, TCPF_ACK | TCPF_FIN, NULL, 10);
+    tf_feed(&fx, 1, 1025, 5024, TCPF_ACK, "X\r\n", 11);
+    assert_int_equal(tf_count(fx.rec, 'g'), 2);
     tf_teardown(&fx);
 }
 
@@ -929,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_flow_lost_last_segment_before_fin),
         cmocka_unit_test(test_flow_ack_rule_gap),
         cmocka_unit_test(test_flow_ack_rule_needs_ack),
+        cmocka_unit_test(test_flow_data_acks_missing),
         cmocka_unit_test(test_flow_per_dir_limit),
         cmocka_unit_test(test_flow_total_limit),
         cmocka_unit_test(test_flow_idle_timeout),

@@ -187,7 +187,7 @@ static void test_multiline_banner(void **state)
     assert_string_equal(r.summary.banner_datetime, "Sat, 28 Aug 1999 09:32:00 -0400");
     assert_int_equal(count_of(r.findings, " banner_without_esmtp"), 0);
     assert_int_equal(count_of(r.findings, " size_exceeded/SIZE@7"), 1); /* declared over the limit */
-    assert_int_equal(count_of(r.findings, " size_exceeded/SIZE@8"), 1); /* then 552 */
+    assert_int_equal(count_of(r.findings, " size_exceeded"), 1);        /* the 552 is the same problem */
     assert_int_equal(r.n_messages, 1);
     assert_int_equal(r.last_msg.declared_size, 5000);
     assert_int_equal(r.last_msg.result_code, 552);
@@ -204,7 +204,7 @@ static void test_pipelined_without_pipelining(void **state)
     struct recorder r;
     (void)state;
     play(&r, script, 7);
-    assert_int_equal(count_of(r.findings, " capability_mismatch/PIPELINING@7"), 1);
+    assert_int_equal(count_of(r.findings, " capability_mismatch/PIPELINING@7"), 1); /* reported at the end */
     assert_int_equal(count_of(r.findings, " capability_mismatch"), 1);
     assert_int_equal(r.n_messages, 1);
     assert_string_equal(r.last_msg.mail_from, "a@x.example");
