@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/pipeline.h"
+#include "cli/output_sinks.h"
 #include "cli/text_output.h"
 #include "store/store.h"
 
@@ -29,59 +30,10 @@ struct read_options {
     struct pipeline_config config;
 };
 
-/* Fans each session callback out to the terminal output and, when there is one, the database. */
-struct read_sinks {
-    struct text_output *text;
-    struct store *store;
-    const struct session_sink *store_sink;
-    uint64_t sessions_numbered;
-};
-
-static void fan_opened(void *ctx, struct session_summary *s)
-{
-    struct read_sinks *rs = ctx;
-    if (rs->store && rs->store_sink->opened)
-        rs->store_sink->opened(rs->store, s);
-}
-
-static void fan_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
-{
-    struct read_sinks *rs = ctx;
-    text_output_event(rs->text, s, ev);
-    if (rs->store && rs->store_sink->event)
-        rs->store_sink->event(rs->store, s, ev);
-}
-
-static void fan_message(void *ctx, const struct session_summary *s, const struct session_message *m)
-{
-    struct read_sinks *rs = ctx;
-    text_output_message(rs->text, s, m);
-    if (rs->store && rs->store_sink->message)
-        rs->store_sink->message(rs->store, s, m);
-}
-
-static void fan_finding(void *ctx, const struct session_summary *s, const struct finding *f)
-{
-    struct read_sinks *rs = ctx;
-    text_output_finding(rs->text, s, f);
-    if (rs->store && rs->store_sink->finding)
-        rs->store_sink->finding(rs->store, s, f);
-}
-
-static void fan_closed(void *ctx, const struct session_summary *s, const struct session_capability *caps,
-                       size_t n_caps)
-{
-    struct read_sinks *rs = ctx;
-    text_output_closed(rs->text, s, caps, n_caps);
-    if (rs->store && rs->store_sink->closed)
-        rs->store_sink->closed(rs->store, s, caps, n_caps);
-}
-
-static int read_one(const char *path, const struct read_options *opt, struct read_sinks *sinks, int *status)
+static int read_one(const char *path, const struct read_options *opt, struct output_sinks *sinks, int *status)
 {
     char errbuf[512];
     struct pcap_source *src;
-    struct session_sink sink = {fan_opened, fan_event, fan_message, fan_finding, fan_closed};
     struct pipeline *pl;
     int64_t capture_id = 0, existing_id = 0, first_ts = 0, last_ts = 0;
     struct pipeline_config config;
@@ -125,7 +77,7 @@ static int read_one(const char *path, const struct read_options *opt, struct rea
                 path, pcap_source_datalink_name(src));
     config = opt->config;
     config.session_id_base = sinks->sessions_numbered; /* numbering goes on across files */
-    pl = pipeline_new(&config, &sink, sinks);
+    pl = pipeline_new(&config, output_sinks_sink(), sinks);
     if (!pl) {
         pcap_source_close(src);
         fprintf(stderr, "smtptrace: out of memory\n");
@@ -151,6 +103,11 @@ static int read_one(const char *path, const struct read_options *opt, struct rea
         if (*status < EXIT_DAMAGED)
             *status = EXIT_DAMAGED;
     }
+    if (stop_requested)
+        fprintf(stderr, "smtptrace: %s: interrupted at frame %llu; %llu conversations still open are kept "
+                        "as ended by capture_end\n",
+                path, (unsigned long long)frame_no,
+                (unsigned long long)pipeline_flow_stats(pl)->open_flows);
     pipeline_finish(pl);
     sinks->sessions_numbered += pipeline_stats(pl)->sessions_opened;
     damage = pipeline_first_damage(pl, &damage_frame);
@@ -178,7 +135,7 @@ int cmd_read(int argc, char **argv)
 {
     struct read_options opt;
     struct text_output to;
-    struct read_sinks sinks;
+    struct output_sinks sinks;
     struct sigaction sa;
     int i, status = EXIT_ALL_READ, n_files = 0;
     char errbuf[256];
