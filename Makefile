@@ -19,7 +19,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
             libgcrypt20-dev sqlite3 tshark tcpdump clang libclang-rt-14-dev python3 time
 
-.PHONY: all deps run test unit asan fuzz fuzz-build clean samples golden-update
+.PHONY: all deps run test unit asan fuzz fuzz-build bench clean samples golden-update
 all: smtptrace
 
 smtptrace: $(LIB_OBJ) $(CLI_OBJ)
@@ -94,6 +94,10 @@ golden-update: smtptrace
 
 samples:
 	@sh samples/make-samples.sh
+
+# Side-by-side timing against cat, tcpdump and tshark on generated captures (bench/README.md).
+bench: deps smtptrace
+	@sh bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz smtptrace

@@ -9,11 +9,18 @@
 static void usage(FILE *out)
 {
     fputs("usage: smtptrace read [options] FILE...   analyze capture files (pcap, pcapng, - for stdin)\n"
+          "       smtptrace live -i IFACE [options]   capture on an interface (smtptrace live -D lists them)\n"
+          "       smtptrace query [-d DB] REPORT      sessions, findings, servers, messages, sql \"SELECT ...\"\n"
+          "       smtptrace show [-d DB] SESSION      one stored session: transcript, findings, summary\n"
           "       smtptrace --version\n"
           "read options:\n"
           "  --netmon          print every SMTP frame the way Network Monitor did\n"
           "  -f EXPR           BPF filter applied while reading (as tcpdump)\n"
-          "  --port LIST       TCP ports that carry SMTP (default 25,587,2525)\n"
+          "  --port LIST       TCP ports that carry SMTP (default 25,587,2525); other ports are\n"
+          "                    taken when their first bytes are SMTP (--no-detect: ports only)\n"
+          "  -d PATH           session database (default ./smtptrace.db); --no-db for none\n"
+          "  --force           read again a capture already in the database\n"
+          "  -q                no warnings about damaged packets\n"
           "exit status: 0 all read, 1 an input was damaged (what came before is kept),\n"
           "             2 an input could not be read, 64 usage, 70 out of memory, 130 interrupted\n",
           out);
@@ -39,6 +46,8 @@ int main(int argc, char **argv)
         return cmd_query(argc - 1, argv + 1);
     if (strcmp(argv[1], "show") == 0)
         return cmd_show(argc - 1, argv + 1);
+    if (strcmp(argv[1], "live") == 0)
+        return cmd_live(argc - 1, argv + 1);
     fprintf(stderr, "smtptrace: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;
