@@ -7,8 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One tracked conversation; its session exists once bytes flowed. */
+struct conv {
+    struct session *session;
+    struct session_endpoints ep;
+    int syn_seen, failed;
+    uint64_t first_frame;
+    int64_t first_ts;
+};
+
 struct pipeline {
     struct pipeline_config config;
+    int out_of_memory;
     struct session_sink sink;
     void *sink_ctx;
     struct flow_table *flows;
@@ -102,8 +112,8 @@ static int smtp_by_content(const uint8_t *p, size_t len)
 static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
 {
     struct pipeline *pl = ctx;
-    struct session_endpoints ep;
-    struct session *s;
+    struct session_endpoints *ep;
+    struct conv *conv;
     int server_on_port = port_selected(pl, info->server_port);
     int client_on_port = port_selected(pl, info->client_port);
     int by_content = 0;
@@ -117,44 +127,65 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
             return NULL;
         pl->stats.detected_by_content++;
     }
-    memset(&ep, 0, sizeof ep);
-    ip_address_format(&info->client_ip, ep.client_ip, sizeof ep.client_ip);
-    ip_address_format(&info->server_ip, ep.server_ip, sizeof ep.server_ip);
-    ep.client_port = info->client_port;
-    ep.server_port = info->server_port;
-    ep.ipv6 = info->client_ip.family == 6;
+    conv = calloc(1, sizeof *conv);
+    if (!conv)
+        return NULL;
+    ep = &conv->ep;
+    ip_address_format(&info->client_ip, ep->client_ip, sizeof ep->client_ip);
+    ip_address_format(&info->server_ip, ep->server_ip, sizeof ep->server_ip);
+    ep->client_port = info->client_port;
+    ep->server_port = info->server_port;
+    ep->ipv6 = info->client_ip.family == 6;
     /* Without a handshake the first sender is a guess: the SMTP port, or the greeting, marks the server. */
     if (!info->syn_seen && ((client_on_port && !server_on_port) ||
                             (by_content == 1 && info->payload_from_client) ||
                             (by_content == 2 && !info->payload_from_client))) {
-        char ip[sizeof ep.client_ip];
-        uint16_t port = ep.client_port;
+        char ip[sizeof ep->client_ip];
+        uint16_t port = ep->client_port;
         *swap = 1;
-        memcpy(ip, ep.client_ip, sizeof ip);
-        memcpy(ep.client_ip, ep.server_ip, sizeof ip);
-        memcpy(ep.server_ip, ip, sizeof ip);
-        ep.client_port = ep.server_port;
-        ep.server_port = port;
+        memcpy(ip, ep->client_ip, sizeof ip);
+        memcpy(ep->client_ip, ep->server_ip, sizeof ip);
+        memcpy(ep->server_ip, ip, sizeof ip);
+        ep->client_port = ep->server_port;
+        ep->server_port = port;
     }
-    s = session_new(&pl->config.session_limits, &pl->sink, pl->sink_ctx, &ep, info->syn_seen,
-                    pl->config.session_id_base + pl->stats.sessions_opened + 1, info->first_frame, info->first_ts_usec);
-    if (s)
-        pl->stats.sessions_opened++;
-    return s;
+    conv->syn_seen = info->syn_seen;
+    conv->first_frame = info->first_frame;
+    conv->first_ts = info->first_ts_usec;
+    return conv;
+}
+
+/* The SMTP session of a conversation, made at its first byte: a SYN flood costs a flow, not a parser. */
+static struct session *conv_session(struct pipeline *pl, struct conv *conv)
+{
+    if (!conv->session && !conv->failed) {
+        conv->session = session_new(&pl->config.session_limits, &pl->sink, pl->sink_ctx, &conv->ep,
+                                    conv->syn_seen, pl->config.session_id_base + pl->stats.sessions_opened + 1,
+                                    conv->first_frame, conv->first_ts);
+        if (conv->session)
+            pl->stats.sessions_opened++;
+        else
+            conv->failed = pl->out_of_memory = 1;
+    }
+    return conv->session;
 }
 
 static void on_flow_data(void *ctx, void *user, enum flow_dir dir, const uint8_t *bytes, size_t len,
                          uint64_t frame, int64_t ts_usec)
 {
-    (void)ctx;
-    session_data(user, dir == FLOW_FROM_CLIENT, bytes, len, frame, ts_usec);
+    struct session *s = conv_session(ctx, user);
+
+    if (s)
+        session_data(s, dir == FLOW_FROM_CLIENT, bytes, len, frame, ts_usec);
 }
 
 static void on_flow_gap(void *ctx, void *user, enum flow_dir dir, uint64_t len, uint64_t frame,
                         int64_t ts_usec)
 {
-    (void)ctx;
-    session_gap(user, dir == FLOW_FROM_CLIENT, len, frame, ts_usec);
+    struct session *s = conv_session(ctx, user);
+
+    if (s)
+        session_gap(s, dir == FLOW_FROM_CLIENT, len, frame, ts_usec);
 }
 
 static enum session_end session_end_of(enum flow_end how)
@@ -173,10 +204,14 @@ static enum session_end session_end_of(enum flow_end how)
 static void on_flow_close(void *ctx, void *user, enum flow_end how, uint64_t frame, int64_t ts_usec)
 {
     struct pipeline *pl = ctx;
+    struct conv *conv = user;
 
-    session_end(user, session_end_of(how), frame, ts_usec);
-    session_free(user);
-    pl->stats.sessions_closed++;
+    if (conv->session) {
+        session_end(conv->session, session_end_of(how), frame, ts_usec);
+        session_free(conv->session);
+        pl->stats.sessions_closed++;
+    }
+    free(conv);
 }
 
 struct pipeline *pipeline_new(const struct pipeline_config *config, const struct session_sink *sink,
@@ -221,7 +256,9 @@ int pipeline_frame(struct pipeline *pl, int dlt, const uint8_t *data, size_t cap
         }
         return 0;
     }
-    return flow_table_segment(pl->flows, &seg, frame, ts_usec);
+    if (flow_table_segment(pl->flows, &seg, frame, ts_usec) < 0 || pl->out_of_memory)
+        return -1;
+    return 0;
 }
 
 void pipeline_finish(struct pipeline *pl)
