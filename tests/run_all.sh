@@ -17,11 +17,14 @@ run_suite "unit tests (ASan+UBSan build)" sh tests/unit.sh build-asan
 run_suite "golden transcripts" sh tests/golden.sh ./smtptrace
 run_suite "golden transcripts (ASan+UBSan)" sh tests/golden.sh build-asan/smtptrace
 run_suite "command line" sh tests/cli.sh ./smtptrace
+run_suite "command line (ASan+UBSan)" sh tests/cli.sh build-asan/smtptrace
 run_suite "malformed corpus (ASan+UBSan)" sh tests/malformed.sh build-asan/smtptrace ./smtptrace
+run_suite "damaged samples (ASan+UBSan)" python3 tests/damage.py build-asan/smtptrace
 run_suite "tshark cross-check" python3 tests/crosscheck_tshark.py ./smtptrace
 run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
 run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
+run_suite "database (ASan+UBSan)" sh tests/store.sh build-asan/smtptrace
 run_suite "fuzz smoke (10 s per target)" sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}"
 
 passed=$(grep -c '^PASS' "$log")
