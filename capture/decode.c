@@ -152,6 +152,8 @@ static enum decode_status decode_ipv4(struct decode_ctx *c, const struct byte_wi
     set_addr(&c->seg->src, 4, w, 12, 4);
     set_addr(&c->seg->dst, 4, w, 16, 4);
     avail = bw_left(w) < total ? bw_left(w) : total;
+    c->seg->ip_header = w->p;
+    c->seg->ip_len = avail;
     in.p = w->p + hlen;
     in.end = w->p + avail;
     return decode_tcp(c, &in, total - hlen);
@@ -180,6 +182,8 @@ static enum decode_status decode_ipv6(struct decode_ctx *c, const struct byte_wi
     avail = bw_left(w) - 40;
     if (avail > plen)
         avail = plen;
+    c->seg->ip_header = w->p;
+    c->seg->ip_len = 40 + avail;
     in.p = w->p + 40;
     in.end = in.p + avail;
     wire_left = plen;

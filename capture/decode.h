@@ -31,6 +31,8 @@ struct tcp_segment {
     const uint8_t *payload;
     size_t payload_len;
     size_t wire_payload_len;
+    const uint8_t *ip_header; /* the IP header onward, as captured and bounded by the IP length */
+    size_t ip_len;
 };
 
 /* Why a frame yielded no segment. Stable names in decode_status_name(). */

@@ -764,6 +764,8 @@ int flow_table_segment(struct flow_table *t, const struct tcp_segment *seg, uint
         f->last_ts = ts;
     lru_unlink(&t->open, f);
     lru_append(&t->open, f);
+    if (t->cbs.segment)
+        t->cbs.segment(t->ctx, f->user, (enum flow_dir)di, seg, frame, ts);
 
     if (syn && !d->init) {
         d->init = 1;

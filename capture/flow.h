@@ -69,6 +69,9 @@ struct flow_callbacks {
     void (*gap)(void *ctx, void *user, enum flow_dir dir, uint64_t len, uint64_t frame,
                 int64_t ts_usec);
     void (*close)(void *ctx, void *user, enum flow_end how, uint64_t frame, int64_t ts_usec);
+    /* Optional: every segment of a tracked flow, as captured, before reassembly (classification). */
+    void (*segment)(void *ctx, void *user, enum flow_dir dir, const struct tcp_segment *seg, uint64_t frame,
+                    int64_t ts_usec);
 };
 
 struct flow_stats {

@@ -110,6 +110,18 @@ static int read_one(const char *path, const struct read_options *opt, struct out
                 (unsigned long long)pipeline_flow_stats(pl)->open_flows);
     pipeline_finish(pl);
     sinks->sessions_numbered += pipeline_stats(pl)->sessions_opened;
+    if (!opt->netmon && !opt->quiet) {
+        const char *names[64];
+        uint64_t counts[64];
+        size_t k, n = pipeline_other_protocols(pl, names, counts, 64);
+        /* Not stored: what else the capture held, by nDPI protocol, so nothing is silently ignored. */
+        if (n > 0) {
+            printf("%s: other TCP conversations (not SMTP):", path);
+            for (k = 0; k < n; k++)
+                printf("%s %s %llu", k ? "," : "", names[k], (unsigned long long)counts[k]);
+            printf("\n");
+        }
+    }
     damage = pipeline_first_damage(pl, &damage_frame);
     if (damage[0] && !opt->quiet) {
         const struct decode_stats *ds = pipeline_decode_stats(pl);
@@ -191,6 +203,15 @@ int cmd_read(int argc, char **argv)
         }
         sinks.store_sink = store_session_sink();
     }
+    if (opt.config.detect) {
+        opt.config.classifier = classifier_new(errbuf, sizeof errbuf);
+        if (!opt.config.classifier) {
+            fprintf(stderr, "smtptrace: %s\n", errbuf);
+            if (sinks.store)
+                store_close(sinks.store);
+            return EXIT_UNREADABLE;
+        }
+    }
     for (i = 1; i < argc && !stop_requested; i++) {
         if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "-d") == 0) {
             i++;
@@ -205,6 +226,7 @@ int cmd_read(int argc, char **argv)
         fprintf(stderr, "smtptrace: %s: cannot commit the database\n", opt.db_path);
         status = EXIT_UNREADABLE;
     }
+    classifier_free(opt.config.classifier);
     text_output_totals(&to);
     if (fflush(stdout) != 0 || to.write_failed) {
         fprintf(stderr, "smtptrace: cannot write output\n");

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
+#include "capture/classify.h"
 #include "capture/pcap_source.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -37,7 +40,8 @@ int main(int argc, char **argv)
         return EXIT_ALL_READ;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("smtptrace %s (%s)\n", SMTPTRACE_VERSION, pcap_source_lib_version());
+        printf("smtptrace %s\n%s\nnDPI %s\nSQLite %s\n", SMTPTRACE_VERSION, pcap_source_lib_version(),
+               classifier_version(), sqlite3_libversion());
         return EXIT_ALL_READ;
     }
     if (strcmp(argv[1], "read") == 0)

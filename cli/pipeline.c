@@ -7,14 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a tracked conversation is, as far as we know. */
+enum conv_kind {
+    CONV_SMTP,     /* dissected: by port, by its first bytes, or because nDPI said so */
+    CONV_CANDIDATE /* watched: its first bytes or nDPI may still make it SMTP; else it is counted */
+};
+
 /* One tracked conversation; its session exists once bytes flowed. */
 struct conv {
     struct session *session;
+    struct flow_class *fc; /* nDPI state until classification ends */
     struct session_endpoints ep;
-    int syn_seen, failed;
+    enum conv_kind kind;
+    int syn_seen, failed, saw_bytes, implicit_tls, classified;
     uint64_t first_frame;
     int64_t first_ts;
+    char app_protocol[32], server_name[96], risks[256];
 };
+
+#define MAX_OTHER_PROTOCOLS 64
 
 struct pipeline {
     struct pipeline_config config;
@@ -29,6 +40,11 @@ struct pipeline {
     char first_damage[160];
     uint64_t first_damage_frame;
     uint8_t port_map[65536 / 8]; /* bit per port: O(1) membership on the per-packet path */
+    struct {
+        char name[32];
+        uint64_t count;
+    } other[MAX_OTHER_PROTOCOLS]; /* conversations that were not SMTP, by nDPI protocol */
+    size_t n_other;
 };
 
 void pipeline_config_default(struct pipeline_config *config)
@@ -109,6 +125,36 @@ static int smtp_by_content(const uint8_t *p, size_t len)
     return 0;
 }
 
+/* RFC 8314 3.3: SMTPS listens on 465; mail ports speaking TLS from the first byte are SMTPS too. */
+static int mail_port(const struct pipeline *pl, const struct session_endpoints *ep)
+{
+    return ep->server_port == 465 || port_selected(pl, ep->server_port);
+}
+
+/* A TLS handshake record (RFC 8446 5.1: type 22, legacy version 3.x). */
+static int looks_tls(const uint8_t *p, size_t len)
+{
+    return len >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04;
+}
+
+/* An HTTP request line (RFC 9112 3): SMTP clients never open with one, even on port 25. */
+static int looks_http_request(const uint8_t *p, size_t len)
+{
+    static const char *const methods[] = {"GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "CONNECT ", "DELETE "};
+    size_t i;
+
+    for (i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (len >= strlen(methods[i]) && memcmp(p, methods[i], strlen(methods[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int ftp_port(uint16_t a, uint16_t b)
+{
+    /* FTP greets with 220 too (RFC 959 5.4): its control port is never taken by content. */
+    return a == 21 || b == 21;
+}
+
 static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
 {
     struct pipeline *pl = ctx;
@@ -116,20 +162,25 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
     struct conv *conv;
     int server_on_port = port_selected(pl, info->server_port);
     int client_on_port = port_selected(pl, info->client_port);
-    int by_content = 0;
+    int by_content = 0, ftp = ftp_port(info->server_port, info->client_port);
+    enum conv_kind kind = CONV_SMTP;
 
     if (!server_on_port && !client_on_port) {
-        /* FTP greets with 220 too (RFC 959 5.4): its control port is never taken by content. */
-        if (!pl->config.detect || !info->payload || info->server_port == 21 || info->client_port == 21)
+        if (pl->config.detect && info->payload && !ftp)
+            by_content = smtp_by_content(info->payload, info->payload_len);
+        if (by_content)
+            pl->stats.detected_by_content++;
+        else if (pl->config.classifier || (pl->config.detect && !info->payload && !ftp))
+            kind = CONV_CANDIDATE; /* decided by its first bytes or by nDPI */
+        else
             return NULL;
-        by_content = smtp_by_content(info->payload, info->payload_len);
-        if (!by_content)
-            return NULL;
-        pl->stats.detected_by_content++;
     }
     conv = calloc(1, sizeof *conv);
-    if (!conv)
+    if (!conv) {
+        pl->out_of_memory = 1;
         return NULL;
+    }
+    conv->kind = kind;
     ep = &conv->ep;
     ip_address_format(&info->client_ip, ep->client_ip, sizeof ep->client_ip);
     ip_address_format(&info->server_ip, ep->server_ip, sizeof ep->server_ip);
@@ -152,6 +203,8 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
     conv->syn_seen = info->syn_seen;
     conv->first_frame = info->first_frame;
     conv->first_ts = info->first_ts_usec;
+    if (pl->config.classifier)
+        conv->fc = classifier_flow_new(pl->config.classifier); /* NULL: just not classified */
     return conv;
 }
 
@@ -162,30 +215,120 @@ static struct session *conv_session(struct pipeline *pl, struct conv *conv)
         conv->session = session_new(&pl->config.session_limits, &pl->sink, pl->sink_ctx, &conv->ep,
                                     conv->syn_seen, pl->config.session_id_base + pl->stats.sessions_opened + 1,
                                     conv->first_frame, conv->first_ts);
-        if (conv->session)
-            pl->stats.sessions_opened++;
-        else
+        if (!conv->session) {
             conv->failed = pl->out_of_memory = 1;
+            return NULL;
+        }
+        pl->stats.sessions_opened++;
+        if (conv->implicit_tls)
+            session_set_implicit_tls(conv->session);
+        if (conv->classified)
+            session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
     }
     return conv->session;
+}
+
+/* The conversation's first bytes settle what it is (see README "How conversations are found"). */
+static void first_bytes(struct pipeline *pl, struct conv *conv, enum flow_dir dir, const uint8_t *bytes,
+                        size_t len)
+{
+    int from_client = dir == FLOW_FROM_CLIENT;
+
+    conv->saw_bytes = 1;
+    if (from_client && looks_tls(bytes, len) && (conv->kind == CONV_SMTP || conv->ep.server_port == 465) &&
+        mail_port(pl, &conv->ep)) {
+        conv->kind = CONV_SMTP;
+        conv->implicit_tls = 1;
+        return;
+    }
+    if (conv->kind == CONV_SMTP) {
+        if (from_client && looks_http_request(bytes, len))
+            conv->kind = CONV_CANDIDATE; /* HTTP on an SMTP port is not SMTP */
+        return;
+    }
+    if (pl->config.detect && !ftp_port(conv->ep.server_port, conv->ep.client_port) &&
+        smtp_by_content(bytes, len)) {
+        conv->kind = CONV_SMTP;
+        pl->stats.detected_by_content++;
+    }
 }
 
 static void on_flow_data(void *ctx, void *user, enum flow_dir dir, const uint8_t *bytes, size_t len,
                          uint64_t frame, int64_t ts_usec)
 {
-    struct session *s = conv_session(ctx, user);
+    struct pipeline *pl = ctx;
+    struct conv *conv = user;
+    struct session *s;
 
-    if (s)
-        session_data(s, dir == FLOW_FROM_CLIENT, bytes, len, frame, ts_usec);
+    if (!conv->saw_bytes && len > 0)
+        first_bytes(pl, conv, dir, bytes, len);
+    if (conv->kind != CONV_SMTP || !(s = conv_session(pl, conv)))
+        return;
+    session_data(s, dir == FLOW_FROM_CLIENT, bytes, len, frame, ts_usec);
 }
 
 static void on_flow_gap(void *ctx, void *user, enum flow_dir dir, uint64_t len, uint64_t frame,
                         int64_t ts_usec)
 {
-    struct session *s = conv_session(ctx, user);
+    struct conv *conv = user;
+    struct session *s;
 
-    if (s)
-        session_gap(s, dir == FLOW_FROM_CLIENT, len, frame, ts_usec);
+    if (conv->kind != CONV_SMTP || !(s = conv_session(ctx, conv)))
+        return;
+    session_gap(s, dir == FLOW_FROM_CLIENT, len, frame, ts_usec);
+}
+
+static void count_other(struct pipeline *pl, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < pl->n_other; i++)
+        if (strcmp(pl->other[i].name, name) == 0)
+            break;
+    if (i == pl->n_other) {
+        if (pl->n_other == MAX_OTHER_PROTOCOLS)
+            i = MAX_OTHER_PROTOCOLS - 1; /* the last slot collects the rest */
+        else
+            snprintf(pl->other[pl->n_other++].name, sizeof pl->other[0].name, "%s", name);
+    }
+    pl->other[i].count++;
+}
+
+static void classification_done(struct pipeline *pl, struct conv *conv)
+{
+    int smtp;
+
+    classifier_finish(pl->config.classifier, conv->fc);
+    conv->classified = 1;
+    smtp = classifier_is_smtp(conv->fc);
+    /* Keep nDPI's name when it speaks of mail or TLS; a short failed dialogue it calls "MQTT" is still SMTP. */
+    if (smtp || strstr(classifier_protocol(conv->fc), "TLS") || conv->kind == CONV_CANDIDATE)
+        snprintf(conv->app_protocol, sizeof conv->app_protocol, "%s", classifier_protocol(conv->fc));
+    snprintf(conv->server_name, sizeof conv->server_name, "%s", classifier_server_name(conv->fc));
+    classifier_risks(conv->fc, conv->risks, sizeof conv->risks);
+    /* nDPI recognised SMTP our first-bytes rules missed: dissect from here on (a mid-session start). */
+    if (conv->kind == CONV_CANDIDATE && smtp && pl->config.detect) {
+        conv->kind = CONV_SMTP;
+        conv->implicit_tls = smtp == 2;
+        pl->stats.detected_by_ndpi++;
+    }
+    if (conv->session)
+        session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
+    classifier_flow_free(conv->fc);
+    conv->fc = NULL;
+}
+
+static void on_flow_segment(void *ctx, void *user, enum flow_dir dir, const struct tcp_segment *seg,
+                            uint64_t frame, int64_t ts_usec)
+{
+    struct pipeline *pl = ctx;
+    struct conv *conv = user;
+
+    (void)dir;
+    (void)frame;
+    if (conv->fc && classifier_packet(pl->config.classifier, conv->fc, seg->ip_header, seg->ip_len, ts_usec) ==
+                        CLASSIFY_DONE)
+        classification_done(pl, conv);
 }
 
 static enum session_end session_end_of(enum flow_end how)
@@ -206,6 +349,10 @@ static void on_flow_close(void *ctx, void *user, enum flow_end how, uint64_t fra
     struct pipeline *pl = ctx;
     struct conv *conv = user;
 
+    if (conv->fc)
+        classification_done(pl, conv);
+    if (conv->kind == CONV_CANDIDATE && conv->saw_bytes)
+        count_other(pl, conv->classified ? conv->app_protocol : "Unknown");
     if (conv->session) {
         session_end(conv->session, session_end_of(how), frame, ts_usec);
         session_free(conv->session);
@@ -218,7 +365,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *config, const struct
                               void *sink_ctx)
 {
     struct pipeline *pl = calloc(1, sizeof *pl);
-    struct flow_callbacks cbs = {on_flow_open, on_flow_data, on_flow_gap, on_flow_close};
+    struct flow_callbacks cbs = {on_flow_open, on_flow_data, on_flow_gap, on_flow_close, NULL};
     size_t i;
 
     if (!pl)
@@ -229,6 +376,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *config, const struct
     pl->sink_ctx = sink_ctx;
     for (i = 0; i < config->n_ports; i++)
         pl->port_map[config->ports[i] >> 3] |= (uint8_t)(1u << (config->ports[i] & 7));
+    if (config->classifier)
+        cbs.segment = on_flow_segment;
     pl->flows = flow_table_new(&config->flow_limits, &cbs, pl);
     if (!pl->flows) {
         free(pl);
@@ -286,6 +435,17 @@ const char *pipeline_first_damage(const struct pipeline *pl, uint64_t *frame)
     if (frame)
         *frame = pl->first_damage_frame;
     return pl->first_damage;
+}
+
+size_t pipeline_other_protocols(const struct pipeline *pl, const char **names, uint64_t *counts, size_t max)
+{
+    size_t i, n = pl->n_other < max ? pl->n_other : max;
+
+    for (i = 0; i < n; i++) {
+        names[i] = pl->other[i].name;
+        counts[i] = pl->other[i].count;
+    }
+    return n;
 }
 
 void pipeline_free(struct pipeline *pl)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/classify.h"
 #include "capture/decode.h"
 #include "capture/flow.h"
 #include "dissect/session.h"
@@ -15,6 +16,7 @@ struct pipeline_config {
     uint16_t ports[PIPELINE_MAX_PORTS]; /* TCP ports that carry SMTP; default 25, 587, 2525 */
     size_t n_ports;
     int detect;                 /* also take conversations whose first bytes are SMTP, on any port */
+    struct classifier *classifier; /* nDPI, or NULL: label sessions, count the rest, find SMTP it knows */
     uint64_t session_id_base;   /* sessions are numbered from base + 1 (several files in one run) */
     struct flow_limits flow_limits;
     struct session_limits session_limits;
@@ -31,6 +33,7 @@ int pipeline_parse_ports(struct pipeline_config *config, const char *list, char 
 struct pipeline_stats {
     uint64_t sessions_opened, sessions_closed;
     uint64_t detected_by_content; /* conversations taken off the port list by their first bytes */
+    uint64_t detected_by_ndpi;    /* ... because nDPI said SMTP */
     uint64_t unsupported_link_frames;
 };
 
@@ -56,6 +59,9 @@ const struct pipeline_stats *pipeline_stats(const struct pipeline *pl);
 
 /* The reason of the first damaged frame, with its number, for a one-line warning; "" if none. */
 const char *pipeline_first_damage(const struct pipeline *pl, uint64_t *frame);
+
+/* Conversations with payload that were not SMTP, by nDPI protocol name; returns how many names. */
+size_t pipeline_other_protocols(const struct pipeline *pl, const char **names, uint64_t *counts, size_t max);
 
 void pipeline_free(struct pipeline *pl);
 

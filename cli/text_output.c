@@ -142,6 +142,13 @@ void text_output_closed(void *ctx, const struct session_summary *s, const struct
     }
     if (s->tls != SESSION_TLS_NONE)
         fprintf(to->out, " tls=%s", session_tls_name(s->tls));
+    if (s->tls_server_name[0]) {
+        fputs(" sni=\"", to->out);
+        netmon_write_escaped(to->out, s->tls_server_name, strlen(s->tls_server_name));
+        fputc('"', to->out);
+    }
+    if (strcmp(s->app_protocol, "SMTP") != 0)
+        fprintf(to->out, " app=%s", s->app_protocol);
     if (s->auth_mech[0]) {
         fprintf(to->out, " auth=%s", s->auth_mech);
         if (s->auth_user[0]) {

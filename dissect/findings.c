@@ -25,6 +25,8 @@ static const struct {
     [FINDING_BAD_REPLY] = {"bad_reply", FINDING_WARNING},
     [FINDING_INVALID_BDAT] = {"invalid_bdat", FINDING_ERROR},
     [FINDING_LIMIT_REACHED] = {"limit_reached", FINDING_WARNING},
+    [FINDING_NDPI_RISK] = {"ndpi_risk", FINDING_INFO},
+    [FINDING_TLS_NOT_STARTED] = {"tls_not_started", FINDING_WARNING},
 };
 
 const char *finding_kind_name(enum finding_kind kind)

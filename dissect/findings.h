@@ -24,6 +24,8 @@ enum finding_kind {
     FINDING_BAD_REPLY,             /* a server line without a reply code */
     FINDING_INVALID_BDAT,          /* BDAT size not a number, negative or too large */
     FINDING_LIMIT_REACHED,         /* a session limit (pending commands, recipients) was hit */
+    FINDING_NDPI_RISK,             /* a risk nDPI flagged on the conversation (e.g. clear-text credentials) */
+    FINDING_TLS_NOT_STARTED,       /* STARTTLS answered 220, then the conversation went on in clear */
     FINDING_KIND_COUNT
 };
 

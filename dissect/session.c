@@ -37,6 +37,7 @@ struct session {
     struct smtp_parser *parser;
     int syn_seen, swapped, any_bytes;
     int had_gap; /* some bytes of the conversation are missing from the capture */
+    int tls_pending; /* STARTTLS got 220: the client's next bytes tell whether TLS started */
     uint64_t size_flagged_msg; /* message seq already flagged size_exceeded */
     /* First command sent while another awaited its reply, and what was advertised then. */
     uint64_t pipelined_seq, pipelined_frame;
@@ -913,10 +914,9 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
             smtp_parser_set_client_mode(s->parser, SMTP_MODE_COMMAND);
         break;
     case SMTP_VERB_STARTTLS:
-        if (code == 220) {
-            s->sum.tls = SESSION_TLS_STARTTLS;
-            smtp_parser_start_tls(s->parser);
-        }
+        /* RFC 3207 4: TLS starts now, but only the client's next bytes show it did. */
+        if (code == 220)
+            s->tls_pending = 1;
         break;
     case SMTP_VERB_QUIT:
         if (code == 221 || (code >= 200 && code < 300))
@@ -1121,6 +1121,19 @@ static void settle_roles(struct session *s, int from_client, const uint8_t *byte
         s->sink.opened(s->sink_ctx, &s->sum);
 }
 
+/* After 220 to STARTTLS: a TLS record (RFC 8446 5.1, type 20-23, version 3.x) from the client confirms it. */
+static void confirm_tls(struct session *s, const uint8_t *bytes, size_t len, uint64_t frame)
+{
+    s->tls_pending = 0;
+    if (len >= 2 && bytes[0] >= 20 && bytes[0] <= 23 && bytes[1] == 3) {
+        s->sum.tls = SESSION_TLS_STARTTLS;
+        smtp_parser_start_tls(s->parser);
+        return;
+    }
+    emit_finding(s, FINDING_TLS_NOT_STARTED, "", frame, 0,
+                 "STARTTLS was accepted (220) but the client went on in clear text");
+}
+
 void session_data(struct session *s, int from_client, const uint8_t *bytes, size_t len, uint64_t frame,
                   int64_t ts_usec)
 {
@@ -1131,6 +1144,8 @@ void session_data(struct session *s, int from_client, const uint8_t *bytes, size
     if (!s->any_bytes)
         settle_roles(s, from_client, bytes, len);
     client_side = from_client ^ s->swapped;
+    if (s->tls_pending && client_side)
+        confirm_tls(s, bytes, len, frame);
     if (client_side)
         s->sum.client_bytes += len;
     else
@@ -1191,6 +1206,29 @@ void session_end(struct session *s, enum session_end how, uint64_t frame, int64_
     s->sum.ended = 1;
     if (s->sink.closed)
         s->sink.closed(s->sink_ctx, &s->sum, s->caps, s->n_caps);
+}
+
+void session_set_implicit_tls(struct session *s)
+{
+    s->sum.tls = SESSION_TLS_IMPLICIT;
+    smtp_parser_start_tls(s->parser);
+}
+
+void session_set_classification(struct session *s, const char *app_protocol, const char *server_name,
+                                const char *risks)
+{
+    /* nDPI's Unknown says less than our own dissector, which found SMTP. */
+    if (app_protocol && app_protocol[0] && strcmp(app_protocol, "Unknown") != 0)
+        copy_text(s->sum.app_protocol, sizeof s->sum.app_protocol, app_protocol, strlen(app_protocol));
+    if (server_name && server_name[0])
+        copy_text(s->sum.tls_server_name, sizeof s->sum.tls_server_name, server_name, strlen(server_name));
+    while (risks && *risks) {
+        const char *comma = strstr(risks, ", ");
+        size_t len = comma ? (size_t)(comma - risks) : strlen(risks);
+        snprintf(s->detail_buf, sizeof s->detail_buf, "nDPI: %.*s", (int)(len > 200 ? 200 : len), risks);
+        emit_finding(s, FINDING_NDPI_RISK, "", s->sum.last_frame, 0, s->detail_buf);
+        risks = comma ? comma + 2 : risks + len;
+    }
 }
 
 const struct session_summary *session_summary(const struct session *s)

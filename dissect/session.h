@@ -69,7 +69,8 @@ struct session_summary {
     uint64_t messages;              /* messages whose body was sent (DATA end or BDAT LAST) */
     uint64_t client_bytes, server_bytes, gap_bytes;
     uint64_t commands, replies;
-    char app_protocol[32];          /* "SMTP" until detection says otherwise */
+    char app_protocol[32];          /* nDPI's name when it classified the conversation, else "SMTP" */
+    char tls_server_name[SESSION_TEXT]; /* SNI of implicit TLS, when nDPI saw it */
     uint32_t finding_counts[FINDING_KIND_COUNT];
 };
 
@@ -169,6 +170,17 @@ void session_gap(struct session *s, int from_client, uint64_t len, uint64_t fram
 void session_end(struct session *s, enum session_end how, uint64_t frame, int64_t ts_usec);
 
 const struct session_summary *session_summary(const struct session *s);
+
+/* SMTPS (RFC 8314): TLS from the first byte; nothing is parsed, bytes are counted as encrypted. */
+void session_set_implicit_tls(struct session *s);
+
+/*
+ * What the classifier (nDPI) said about the conversation: its protocol name,
+ * the TLS server name if any, and its risks (one ndpi_risk finding per name in
+ * the ", "-separated list). Any argument may be NULL or "".
+ */
+void session_set_classification(struct session *s, const char *app_protocol, const char *server_name,
+                                const char *risks);
 
 /* Frees the session (ending it as capture_end first if session_end was not called). */
 void session_free(struct session *s);

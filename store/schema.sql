@@ -57,6 +57,7 @@ CREATE TABLE sessions (
     server_bytes INTEGER,
     gap_bytes INTEGER,
     app_protocol TEXT,
+    tls_server_name TEXT,
     closed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE capabilities (

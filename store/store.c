@@ -79,6 +79,7 @@ static const char schema_sql[] =
     "    server_bytes INTEGER,\n"
     "    gap_bytes INTEGER,\n"
     "    app_protocol TEXT,\n"
+    "    tls_server_name TEXT,\n"
     "    closed INTEGER NOT NULL DEFAULT 0\n"
     ");\n"
     "CREATE TABLE capabilities (\n"
@@ -192,7 +193,7 @@ static const char *const session_cols[] = {
     "banner_code", "banner", "banner_host", "banner_software", "banner_datetime", "banner_esmtp",
     "greeting_verb", "greeting_arg", "ehlo_attempts", "helo_attempts", "ehlo_accepted", "fallback", "tls",
     "auth_mech", "auth_user", "auth_result", "messages", "commands", "replies", "client_bytes",
-    "server_bytes", "gap_bytes", "app_protocol", "closed",
+    "server_bytes", "gap_bytes", "app_protocol", "tls_server_name", "closed",
 };
 #define N_SESSION_COLS (sizeof session_cols / sizeof session_cols[0])
 
@@ -462,6 +463,7 @@ static int bind_session(struct store *st, sqlite3_stmt *stmt, const struct sessi
     bad |= bind_i64(st, stmt, i++, (int64_t)s->server_bytes);
     bad |= bind_i64(st, stmt, i++, (int64_t)s->gap_bytes);
     bad |= bind_opt(st, stmt, i++, s->app_protocol);
+    bad |= bind_opt(st, stmt, i++, s->tls_server_name);
     bad |= bind_i64(st, stmt, i++, s->ended != 0);
     return bad ? -1 : 0;
 }

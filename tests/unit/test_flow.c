@@ -128,6 +128,7 @@ static void tf_setup(struct tf_fix *fx, const struct flow_limits *limits)
     struct flow_callbacks cbs;
     struct flow_limits def;
 
+    memset(&cbs, 0, sizeof cbs);
     cbs.open = tf_open;
     cbs.data = tf_data;
     cbs.gap = tf_gap;
