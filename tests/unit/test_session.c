@@ -314,6 +314,49 @@ static void test_bdat_refused_then_data(void **state)
     assert_int_equal(r.summary.messages, 1);
 }
 
+/* STARTTLS accepted but the client goes on in clear: keep parsing SMTP and say so. */
+static void test_starttls_then_clear(void **state)
+{
+    static const char *const script[] = {
+        "S:220 h ESMTP\r\n", "C:EHLO c\r\n", "S:250-h\r\n250 STARTTLS\r\n", "C:STARTTLS\r\n",
+        "S:220 Ready to start TLS\r\n", "C:EHLO c\r\n", "S:250 h\r\n", "C:QUIT\r\n", "S:221 bye\r\n"};
+    struct recorder r;
+    (void)state;
+    play(&r, script, 9);
+    assert_int_equal(r.summary.tls, SESSION_TLS_NONE);
+    assert_int_equal(count_of(r.findings, " tls_not_started@9"), 1);
+    assert_non_null(strstr(r.events, "C EHLO c\nS 250->"));
+    assert_int_equal(r.summary.end_reason, SESSION_END_QUIT);
+}
+
+/* SMTPS: TLS from the first byte, nothing parsed, nDPI's labels kept. */
+static void test_implicit_tls_and_classification(void **state)
+{
+    struct session_sink sink = {NULL, rec_event, rec_message, rec_finding, rec_closed};
+    struct session_endpoints ep;
+    struct recorder r;
+    struct session *s;
+    static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x00, 0x02, 'E', 'H'};
+    (void)state;
+    memset(&r, 0, sizeof r);
+    memset(&ep, 0, sizeof ep);
+    ep.server_port = 465;
+    s = session_new(NULL, &sink, &r, &ep, 1, 1, 1, 0);
+    assert_non_null(s);
+    session_set_implicit_tls(s);
+    session_set_classification(s, "SMTPS", "mail.example.test", "Clear-Text Credentials, Self-signed Cert");
+    session_data(s, 1, hello, sizeof hello, 4, 0);
+    session_end(s, SESSION_END_FIN, 5, 0);
+    session_free(s);
+    assert_int_equal(r.summary.tls, SESSION_TLS_IMPLICIT);
+    assert_string_equal(r.summary.app_protocol, "SMTPS");
+    assert_string_equal(r.summary.tls_server_name, "mail.example.test");
+    assert_int_equal(count_of(r.findings, " ndpi_risk"), 2);
+    assert_non_null(strstr(r.events, "C tls 7\n"));
+    assert_null(strstr(r.events, "C EH"));
+    assert_int_equal(count_of(r.findings, " session_aborted"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_starttls),
         cmocka_unit_test(test_unmatched_reply),
         cmocka_unit_test(test_bdat_refused_then_data),
+        cmocka_unit_test(test_starttls_then_clear),
+        cmocka_unit_test(test_implicit_tls_and_classification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
