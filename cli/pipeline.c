@@ -191,14 +191,8 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
     if (!info->syn_seen && ((client_on_port && !server_on_port) ||
                             (by_content == 1 && info->payload_from_client) ||
                             (by_content == 2 && !info->payload_from_client))) {
-        char ip[sizeof ep->client_ip];
-        uint16_t port = ep->client_port;
         *swap = 1;
-        memcpy(ip, ep->client_ip, sizeof ip);
-        memcpy(ep->client_ip, ep->server_ip, sizeof ip);
-        memcpy(ep->server_ip, ip, sizeof ip);
-        ep->client_port = ep->server_port;
-        ep->server_port = port;
+        session_endpoints_swap(ep);
     }
     conv->syn_seen = info->syn_seen;
     conv->first_frame = info->first_frame;

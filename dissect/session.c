@@ -397,6 +397,27 @@ static void parse_banner(struct session *s, struct smtp_span line)
     copy_text(s->sum.banner_software, sizeof s->sum.banner_software, software.p, software.len);
 }
 
+/* EHLO keywords we check use of (RFC 2920, 3030, 6152, 3461, 6531, 3207, 1985, 4954). */
+static unsigned extension_bit(const char *keyword)
+{
+    static const struct {
+        const char *keyword;
+        unsigned bit;
+    } known[] = {{"PIPELINING", EXT_PIPELINING}, {"CHUNKING", EXT_CHUNKING}, {"8BITMIME", EXT_8BITMIME},
+                 {"BINARYMIME", EXT_BINARYMIME}, {"DSN", EXT_DSN},           {"SMTPUTF8", EXT_SMTPUTF8},
+                 {"STARTTLS", EXT_STARTTLS},     {"ETRN", EXT_ETRN},         {"AUTH", EXT_AUTH},
+                 {"XAUTH", EXT_XAUTH}};
+    size_t i;
+
+    /* "AUTH=LOGIN" is how pre-RFC 4954 servers (old Outlook clients' peers) advertised AUTH. */
+    if (strncmp(keyword, "AUTH=", 5) == 0)
+        return EXT_AUTH;
+    for (i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(keyword, known[i].keyword) == 0)
+            return known[i].bit;
+    return 0;
+}
+
 static void parse_capabilities(struct session *s, const struct session_event *ev)
 {
     size_t i;
@@ -438,26 +459,8 @@ static void parse_capabilities(struct session *s, const struct session_event *ev
             for (k = 0; k < params.len && isdigit((unsigned char)params.p[k]) && v < UINT64_MAX / 10; k++)
                 v = v * 10 + (uint64_t)(params.p[k] - '0');
             s->ext_size_limit = v;
-        } else if (strcmp(kw_copy, "PIPELINING") == 0) {
-            s->ext |= EXT_PIPELINING;
-        } else if (strcmp(kw_copy, "CHUNKING") == 0) {
-            s->ext |= EXT_CHUNKING;
-        } else if (strcmp(kw_copy, "8BITMIME") == 0) {
-            s->ext |= EXT_8BITMIME;
-        } else if (strcmp(kw_copy, "BINARYMIME") == 0) {
-            s->ext |= EXT_BINARYMIME;
-        } else if (strcmp(kw_copy, "DSN") == 0) {
-            s->ext |= EXT_DSN;
-        } else if (strcmp(kw_copy, "SMTPUTF8") == 0) {
-            s->ext |= EXT_SMTPUTF8;
-        } else if (strcmp(kw_copy, "STARTTLS") == 0) {
-            s->ext |= EXT_STARTTLS;
-        } else if (strcmp(kw_copy, "ETRN") == 0) {
-            s->ext |= EXT_ETRN;
-        } else if (strcmp(kw_copy, "AUTH") == 0 || strncmp(kw_copy, "AUTH=", 5) == 0) {
-            s->ext |= EXT_AUTH;
-        } else if (strcmp(kw_copy, "XAUTH") == 0) {
-            s->ext |= EXT_XAUTH;
+        } else {
+            s->ext |= extension_bit(kw_copy);
         }
     }
 }
@@ -1079,9 +1082,8 @@ static void format_addresses(struct session *s)
              ep->server_ip, (unsigned)ep->server_port);
 }
 
-static void swap_roles(struct session *s)
+void session_endpoints_swap(struct session_endpoints *ep)
 {
-    struct session_endpoints *ep = &s->sum.ep;
     char ip[sizeof ep->client_ip];
     uint16_t port = ep->client_port;
 
@@ -1090,6 +1092,11 @@ static void swap_roles(struct session *s)
     memcpy(ep->server_ip, ip, sizeof ip);
     ep->client_port = ep->server_port;
     ep->server_port = port;
+}
+
+static void swap_roles(struct session *s)
+{
+    session_endpoints_swap(&s->sum.ep);
     s->swapped = !s->swapped;
 }
 

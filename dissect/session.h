@@ -36,6 +36,9 @@ struct session_endpoints {
     int ipv6;
 };
 
+/* Exchanges the client and server sides of ep. */
+void session_endpoints_swap(struct session_endpoints *ep);
+
 #define SESSION_TEXT 256 /* bytes kept of a banner line, HELO argument, AUTH user, ... */
 
 /*
