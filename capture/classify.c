@@ -158,8 +158,10 @@ const char *classifier_risks(const struct flow_class *fc, char *buf, size_t len)
     if (!fc->flow)
         return buf;
     for (r = 1; r < NDPI_MAX_RISK && used < len; r++) {
-        /* SMTP on any port is what we look for; the port is in the session already. */
-        if (!NDPI_ISSET_BIT(fc->flow->risk, r) || r == NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT)
+        /* SMTP on any port is what we look for, and nDPI's port-based dissectors call an SMTP
+         * dialogue on port 5353 a malformed mDNS packet: neither says anything about the mail. */
+        if (!NDPI_ISSET_BIT(fc->flow->risk, r) || r == NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT ||
+            r == NDPI_MALFORMED_PACKET)
             continue;
         used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
                                  ndpi_risk2str((ndpi_risk_enum)r));
