@@ -147,6 +147,33 @@ const char *classifier_server_name(const struct flow_class *fc)
     return fc->flow->host_server_name;
 }
 
+/*
+ * The risks that speak about a mail conversation: credentials in clear and the
+ * state of its TLS. The others come from nDPI's web and port heuristics ("TLS not
+ * carrying HTTPS", "known protocol on a non-standard port", an SMTP dialogue on
+ * port 5353 read as malformed mDNS) and would only be noise here.
+ */
+static int mail_relevant_risk(int r)
+{
+    switch (r) {
+    case NDPI_CLEAR_TEXT_CREDENTIALS:
+    case NDPI_TLS_SELFSIGNED_CERTIFICATE:
+    case NDPI_TLS_OBSOLETE_VERSION:
+    case NDPI_TLS_WEAK_CIPHER:
+    case NDPI_TLS_CERTIFICATE_EXPIRED:
+    case NDPI_TLS_CERTIFICATE_MISMATCH:
+    case NDPI_TLS_CERTIFICATE_ABOUT_TO_EXPIRE:
+    case NDPI_TLS_FATAL_ALERT:
+    case NDPI_TLS_SUSPICIOUS_EXTENSION:
+    case NDPI_MALICIOUS_JA3:
+    case NDPI_MALICIOUS_SHA1_CERTIFICATE:
+    case NDPI_POSSIBLE_EXPLOIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 const char *classifier_risks(const struct flow_class *fc, char *buf, size_t len)
 {
     size_t used = 0;
@@ -158,10 +185,7 @@ const char *classifier_risks(const struct flow_class *fc, char *buf, size_t len)
     if (!fc->flow)
         return buf;
     for (r = 1; r < NDPI_MAX_RISK && used < len; r++) {
-        /* SMTP on any port is what we look for, and nDPI's port-based dissectors call an SMTP
-         * dialogue on port 5353 a malformed mDNS packet: neither says anything about the mail. */
-        if (!NDPI_ISSET_BIT(fc->flow->risk, r) || r == NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT ||
-            r == NDPI_MALFORMED_PACKET)
+        if (!NDPI_ISSET_BIT(fc->flow->risk, r) || !mail_relevant_risk(r))
             continue;
         used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
                                  ndpi_risk2str((ndpi_risk_enum)r));

@@ -1,13 +1,17 @@
 /* live_source.c: libpcap live capture (create, configure, activate, filter), frames with a timeout, dump and stats. */
 #include "capture/live_source.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct live_source {
     pcap_t *handle;
     pcap_dumper_t *dumper;
+    int fd;         /* pcap_get_selectable_fd(): we wait on it ourselves */
+    int timeout_ms;
     char device[64];
     char dump_path[256];
     int dlt;
@@ -30,7 +34,7 @@ static void describe_status(char *buf, size_t len, const char *device, const cha
 
     if (status == PCAP_ERROR || status == PCAP_WARNING) /* generic: the detail is the whole story */
         snprintf(buf, len, "%s: %s%s", device, what, detail[0] ? detail : pcap_statustostr(status));
-    else if (detail && detail[0])
+    else if (detail[0] && strcmp(detail, pcap_statustostr(status)) != 0)
         snprintf(buf, len, "%s: %s%s (%s)", device, what, pcap_statustostr(status), detail);
     else
         snprintf(buf, len, "%s: %s%s", device, what, pcap_statustostr(status));
@@ -132,6 +136,23 @@ struct live_source *live_source_open(const struct live_config *config, FILE *war
     snprintf(src->dlt_description, sizeof src->dlt_description, "%s", description ? description : src->dlt_name);
     if (config->filter && apply_filter(src, config->filter, errbuf, errlen) < 0)
         goto fail;
+    /*
+     * libpcap's own timeout is not a promise: on Linux (TPACKET_V2, immediate
+     * mode) pcap_next_ex() keeps polling until a packet comes. Non-blocking
+     * reads plus our own poll() make a quiet interface come back every timeout.
+     */
+    if (pcap_setnonblock(src->handle, 1, pcap_err) != 0) {
+        snprintf(errbuf, errlen, "%s: cannot set non-blocking mode: %s", src->device,
+                 pcap_err[0] ? pcap_err : pcap_geterr(src->handle));
+        goto fail;
+    }
+    src->fd = pcap_get_selectable_fd(src->handle);
+    if (src->fd < 0) {
+        snprintf(errbuf, errlen, "%s: the capture has no descriptor to wait on (%s)", src->device,
+                 pcap_statustostr(src->fd));
+        goto fail;
+    }
+    src->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : LIVE_DEFAULT_TIMEOUT_MS;
     return src;
 fail:
     pcap_close(src->handle);
@@ -144,23 +165,44 @@ enum live_next_status live_source_next(struct live_source *src, struct pcap_fram
 {
     struct pcap_pkthdr *hdr;
     const u_char *data;
-    int rc = pcap_next_ex(src->handle, &hdr, &data);
+    struct pollfd pfd;
+    int attempt, rc, ready;
 
-    if (rc == 1) {
-        frame->data = data;
-        frame->caplen = hdr->caplen;
-        frame->wirelen = hdr->len;
-        frame->ts_usec = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec;
-        if (src->dumper)
-            pcap_dump((u_char *)src->dumper, hdr, data);
-        return LIVE_FRAME;
+    /* First what is already in the ring; then wait for the descriptor, once, for at most the timeout. */
+    for (attempt = 0; attempt < 2; attempt++) {
+        rc = pcap_next_ex(src->handle, &hdr, &data);
+        if (rc == 1) {
+            frame->data = data;
+            frame->caplen = hdr->caplen;
+            frame->wirelen = hdr->len;
+            frame->ts_usec = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec;
+            if (src->dumper)
+                pcap_dump((u_char *)src->dumper, hdr, data);
+            return LIVE_FRAME;
+        }
+        if (rc == PCAP_ERROR_BREAK)
+            return LIVE_BREAK;
+        if (rc < 0) {
+            describe_status(errbuf, errlen, src->device, "capture failed: ", src->handle, rc);
+            return LIVE_ERROR;
+        }
+        if (attempt > 0)
+            break; /* readable but nothing for us (filtered out): a timeout as far as the caller cares */
+        pfd.fd = src->fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        ready = poll(&pfd, 1, src->timeout_ms);
+        if (ready == 0)
+            return LIVE_TIMEOUT;
+        if (ready < 0) {
+            if (errno == EINTR) /* a signal: the caller looks at its flags */
+                return LIVE_TIMEOUT;
+            snprintf(errbuf, errlen, "%s: capture failed: poll: %s", src->device, strerror(errno));
+            return LIVE_ERROR;
+        }
+        /* Readable, or an error condition that pcap_next_ex() will now report. */
     }
-    if (rc == 0)
-        return LIVE_TIMEOUT;
-    if (rc == PCAP_ERROR_BREAK)
-        return LIVE_BREAK;
-    describe_status(errbuf, errlen, src->device, "capture failed: ", src->handle, rc);
-    return LIVE_ERROR;
+    return LIVE_TIMEOUT;
 }
 
 void live_source_breakloop(struct live_source *src)

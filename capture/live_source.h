@@ -22,7 +22,7 @@ struct live_config {
 
 enum live_next_status {
     LIVE_FRAME = 0,   /* *frame is set */
-    LIVE_TIMEOUT = 1, /* nothing arrived within the timeout: time for periodic work */
+    LIVE_TIMEOUT = 1, /* nothing within the timeout (or a signal came): time for periodic work and flags */
     LIVE_BREAK = 2,   /* live_source_breakloop() was called (a signal) */
     LIVE_ERROR = -1   /* the interface failed (went away, ...): message in errbuf */
 };
@@ -49,7 +49,11 @@ struct live_source *live_source_open(const struct live_config *config, FILE *war
 enum live_next_status live_source_next(struct live_source *src, struct pcap_frame *frame, char *errbuf,
                                        size_t errlen);
 
-/* Async-signal-safe: makes a blocked or next live_source_next() return LIVE_BREAK. */
+/*
+ * Async-signal-safe (pcap_breakloop): a live_source_next() busy with frames
+ * returns LIVE_BREAK; one waiting returns LIVE_TIMEOUT at once (the signal
+ * interrupts poll) or within the timeout, so callers also keep their own flag.
+ */
 void live_source_breakloop(struct live_source *src);
 
 /*

@@ -96,6 +96,12 @@ static int read_one(const char *path, const struct read_options *opt, struct out
             rc = -1;
             break;
         }
+        /* A database that stopped taking writes (disk full, read-only) ends the run: what is
+         * analyzed would be lost anyway. Checked now and then, not per frame. */
+        if ((frame_no & 4095) == 0 && sinks->store && store_error(sinks->store)) {
+            rc = -1;
+            break;
+        }
     }
     if (rc == 0 && !stop_requested && st == PCAP_SOURCE_ERROR) {
         fprintf(stderr, "smtptrace: %s: frame %llu: %s; analysis kept up to there\n", path,
@@ -133,10 +139,12 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     pipeline_free(pl);
     pcap_source_close(src);
     if (sinks->store) {
-        if (store_capture_end(sinks->store, capture_id, first_ts, last_ts, frame_no, captured_bytes, errbuf,
-                              sizeof errbuf) < 0 || store_error(sinks->store)) {
+        if (store_error(sinks->store) ||
+            store_capture_end(sinks->store, capture_id, first_ts, last_ts, frame_no, captured_bytes, errbuf,
+                              sizeof errbuf) < 0) {
             fprintf(stderr, "smtptrace: %s\n", store_error(sinks->store) ? store_error(sinks->store) : errbuf);
             *status = EXIT_UNREADABLE;
+            sinks->store_failed = 1;
             return -1;
         }
     }
@@ -222,7 +230,7 @@ int cmd_read(int argc, char **argv)
         if (read_one(argv[i], &opt, &sinks, &status) < 0)
             break;
     }
-    if (sinks.store && store_close(sinks.store) < 0) {
+    if (sinks.store && store_close(sinks.store) < 0 && !sinks.store_failed) {
         fprintf(stderr, "smtptrace: %s: cannot commit the database\n", opt.db_path);
         status = EXIT_UNREADABLE;
     }

@@ -14,6 +14,7 @@ struct output_sinks {
     struct store *store;
     const struct session_sink *store_sink; /* store_session_sink() when store is set */
     uint64_t sessions_numbered;            /* sessions opened so far in this run (numbering across files) */
+    int store_failed;                      /* the database error was reported already */
 };
 
 /* The sink whose callbacks take a struct output_sinks * as ctx. */

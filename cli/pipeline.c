@@ -19,7 +19,7 @@ struct conv {
     struct flow_class *fc; /* nDPI state until classification ends */
     struct session_endpoints ep;
     enum conv_kind kind;
-    int syn_seen, failed, saw_bytes, implicit_tls, classified;
+    int syn_seen, failed, saw_bytes, implicit_tls, classified, classification_applied, not_smtp;
     uint64_t first_frame;
     int64_t first_ts;
     char app_protocol[32], server_name[96], risks[256];
@@ -216,10 +216,17 @@ static struct session *conv_session(struct pipeline *pl, struct conv *conv)
         pl->stats.sessions_opened++;
         if (conv->implicit_tls)
             session_set_implicit_tls(conv->session);
-        if (conv->classified)
-            session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
     }
     return conv->session;
+}
+
+/* nDPI's verdict reaches the session once it has spoken (its findings need the session stored first). */
+static void apply_classification(struct conv *conv)
+{
+    if (conv->classified && conv->session && !conv->classification_applied) {
+        conv->classification_applied = 1;
+        session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
+    }
 }
 
 /* The conversation's first bytes settle what it is (see README "How conversations are found"). */
@@ -236,8 +243,10 @@ static void first_bytes(struct pipeline *pl, struct conv *conv, enum flow_dir di
         return;
     }
     if (conv->kind == CONV_SMTP) {
-        if (from_client && looks_http_request(bytes, len))
+        if (from_client && looks_http_request(bytes, len)) {
             conv->kind = CONV_CANDIDATE; /* HTTP on an SMTP port is not SMTP */
+            conv->not_smtp = 1;          /* whatever nDPI guesses from the port */
+        }
         return;
     }
     if (pl->config.detect && !ftp_port(conv->ep.server_port, conv->ep.client_port) &&
@@ -259,6 +268,7 @@ static void on_flow_data(void *ctx, void *user, enum flow_dir dir, const uint8_t
     if (conv->kind != CONV_SMTP || !(s = conv_session(pl, conv)))
         return;
     session_data(s, dir == FLOW_FROM_CLIENT, bytes, len, frame, ts_usec);
+    apply_classification(conv);
 }
 
 static void on_flow_gap(void *ctx, void *user, enum flow_dir dir, uint64_t len, uint64_t frame,
@@ -270,6 +280,19 @@ static void on_flow_gap(void *ctx, void *user, enum flow_dir dir, uint64_t len, 
     if (conv->kind != CONV_SMTP || !(s = conv_session(ctx, conv)))
         return;
     session_gap(s, dir == FLOW_FROM_CLIENT, len, frame, ts_usec);
+    apply_classification(conv);
+}
+
+/* nDPI's name for a conversation that is not SMTP; "SMTP.HTTP" (master guessed from port 25) is HTTP. */
+static const char *other_name(const struct conv *conv)
+{
+    const char *name = conv->classified && conv->app_protocol[0] ? conv->app_protocol : "Unknown";
+
+    if (strncmp(name, "SMTP.", 5) == 0)
+        return name + 5;
+    if (strncmp(name, "SMTPS.", 6) == 0)
+        return name + 6;
+    return name;
 }
 
 static void count_other(struct pipeline *pl, const char *name)
@@ -301,13 +324,12 @@ static void classification_done(struct pipeline *pl, struct conv *conv)
     snprintf(conv->server_name, sizeof conv->server_name, "%s", classifier_server_name(conv->fc));
     classifier_risks(conv->fc, conv->risks, sizeof conv->risks);
     /* nDPI recognised SMTP our first-bytes rules missed: dissect from here on (a mid-session start). */
-    if (conv->kind == CONV_CANDIDATE && smtp && pl->config.detect) {
+    if (conv->kind == CONV_CANDIDATE && smtp && pl->config.detect && !conv->not_smtp) {
         conv->kind = CONV_SMTP;
         conv->implicit_tls = smtp == 2;
         pl->stats.detected_by_ndpi++;
     }
-    if (conv->session)
-        session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
+    apply_classification(conv);
     classifier_flow_free(conv->fc);
     conv->fc = NULL;
 }
@@ -346,7 +368,7 @@ static void on_flow_close(void *ctx, void *user, enum flow_end how, uint64_t fra
     if (conv->fc)
         classification_done(pl, conv);
     if (conv->kind == CONV_CANDIDATE && conv->saw_bytes)
-        count_other(pl, conv->classified ? conv->app_protocol : "Unknown");
+        count_other(pl, other_name(conv));
     if (conv->session) {
         session_end(conv->session, session_end_of(how), frame, ts_usec);
         session_free(conv->session);

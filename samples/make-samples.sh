@@ -2,6 +2,9 @@
 # Regenerate the sample SMTP packet captures in this directory (samples/).
 #
 #   sudo samples/make-samples.sh          (must be root: tcpdump, postfix)
+#   sudo samples/make-samples.sh 30 33    only the listed new cases (30-35);
+#   sudo SAMPLES="30 31" samples/make-samples.sh     the same; "new" = 30-35.
+#   With a selection, files 01-28 are neither rebuilt nor touched.
 #
 # Every server listens on loopback only (127.0.0.1 / ::1) on a test port
 # (25NN, NN = case number); captures are taken with tcpdump on "lo" (or
@@ -12,6 +15,9 @@
 # scripted server/client in tools/ cover only what no packaged program does.
 # Files 20-28 are rewritten deterministically from 14-lowercase-python.pcap
 # by tools/rewrite_pcap.py (scapy).
+# Cases 30-35 (SMTP on other ports, SMTPS, HTTP on 25, STARTTLS not followed
+# by TLS) use the ports the case is about: 10025, 465, 587, 25 (all on
+# 127.0.0.1); 35 is rewritten from 30 by tools/drop_handshake.py.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +35,7 @@ need_pkgs=()
 command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
 command -v swaks >/dev/null || need_pkgs+=(swaks)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v curl >/dev/null || need_pkgs+=(curl)              # case 33
 $PY -c 'import aiosmtpd' 2>/dev/null || need_pkgs+=(python3-aiosmtpd)
 $PY -c 'import scapy.all' 2>/dev/null || need_pkgs+=(python3-scapy)
 command -v postfix >/dev/null || need_pkgs+=(postfix)
@@ -144,6 +151,127 @@ SMTPLIB=("$PY" "$TOOLS/smtplib_client.py")
 SCLIENT=("$PY" "$TOOLS/scripted_client.py")
 SWAKS=(swaks --helo client.example.org --from alice@example.org --to bob@example.com
        --header "Subject: smtptrace sample" --body "Hello Bob, this is a sample message.")
+
+# ------------------------------------------------------- new cases (30-35) --
+# Each one is a function, so that a run can build only some of them
+# (arguments or $SAMPLES) without touching files 01-28.
+NEW_CASES="30 31 32 33 34 35"
+
+port_free() {     # port_free PORT: die if something already listens on 127.0.0.1:PORT / *:PORT
+    if ss -ltnH "sport = :$1" | grep -q .; then
+        ss -ltnp "sport = :$1" >&2
+        die "port $1 is already in use"
+    fi
+}
+
+wait_listen() {   # wait_listen PID PORT NAME: until PID listens on PORT (10 s)
+    local i=0
+    until ss -ltnH "src 127.0.0.1 and sport = :$2" | grep -q .; do
+        kill -0 "$1" 2>/dev/null || { cat "$WORK/$3.out" >&2; die "server $3 died"; }
+        i=$((i + 1)); [ $i -le 100 ] || die "server $3 not listening on $2"
+        sleep 0.1
+    done
+}
+
+tls_cert() {      # throw-away self-signed P-256 certificate for mail.example.test (not kept)
+    [ -s "$WORK/smtps-cert.pem" ] && return
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$WORK/smtps-key.pem" -out "$WORK/smtps-cert.pem" -days 2 \
+        -subj "/CN=mail.example.test" -addext "subjectAltName=DNS:mail.example.test" 2>/dev/null
+}
+
+# 30 an ordinary ESMTP session on 10025 (a content-filter / reinjection port)
+case_30() {
+    port_free 10025
+    start_server s30 "${AIOSMTPD[@]}" --port 10025
+    cap_start 30-port-10025.pcap lo "tcp port 10025"
+    client 30 "${SMTPLIB[@]}" --port 10025 --scenario simple
+    cap_stop; stop_pid "$SERVER_PID"
+}
+
+# 31 SMTPS on 465: TLS from the first byte (aiosmtpd Controller ssl_context=),
+#    smtplib.SMTP_SSL sending SNI mail.example.test, no certificate check
+case_31() {
+    port_free 465
+    tls_cert
+    start_server s31 "${AIOSMTPD[@]}" --port 465 --hostname mail.example.test \
+        --tls-cert "$WORK/smtps-cert.pem" --tls-key "$WORK/smtps-key.pem" --implicit-tls
+    cap_start 31-smtps-465.pcap lo "tcp port 465"
+    client 31 "${SMTPLIB[@]}" --port 465 --scenario smtps --sni mail.example.test
+    cap_stop; stop_pid "$SERVER_PID"
+    grep -q "'mail.example.test'" "$WORK/31.client" || { cat "$WORK/31.client" >&2; die "31: no SNI"; }
+}
+
+# 32 submission port 587 with STARTTLS (aiosmtpd tls_context; require_starttls
+#    stays at its default False), smtplib starttls() then one message, no AUTH
+case_32() {
+    port_free 587
+    tls_cert
+    start_server s32 "${AIOSMTPD[@]}" --port 587 --hostname mail.example.test \
+        --tls-cert "$WORK/smtps-cert.pem" --tls-key "$WORK/smtps-key.pem"
+    cap_start 32-submission-587-starttls.pcap lo "tcp port 587"
+    client 32 "${SMTPLIB[@]}" --port 587 --scenario starttls
+    cap_stop; stop_pid "$SERVER_PID"
+}
+
+# 33 HTTP on port 25 (python3 -m http.server on 127.0.0.1:25, curl GET): not SMTP
+case_33() {
+    port_free 25
+    rm -rf "$WORK/www"; mkdir -p "$WORK/www"
+    printf '<html><body>Not a mail server.</body></html>\n' >"$WORK/www/index.html"
+    touch -d "2022-01-01 12:00:00 UTC" "$WORK/www/index.html"
+    "$PY" -u -m http.server --bind 127.0.0.1 --directory "$WORK/www" 25 >"$WORK/s33.out" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_listen "$SERVER_PID" 25 s33
+    cap_start 33-http-on-port-25.pcap lo "tcp port 25"
+    client 33 curl -sS --max-time 10 -o "$WORK/33.body" -w '%{http_code}\n' http://127.0.0.1:25/index.html
+    cap_stop; stop_pid "$SERVER_PID"
+    grep -qx 200 "$WORK/33.client" || { cat "$WORK/33.client" >&2; die "33: no HTTP 200"; }
+}
+
+# 34 "220 Ready to start TLS", then no TLS: the session goes on in clear
+#    (scripted server and client: no real program does this)
+case_34() {
+    port_free 2534
+    start_server s34 "${SCRIPTED[@]}" --profile starttls-clear --port 2534
+    cap_start 34-starttls-then-clear.pcap lo "tcp port 2534"
+    client 34 "${SCLIENT[@]}" --port 2534 --scenario starttls-clear
+    cap_stop; stop_pid "$SERVER_PID"
+}
+
+# 35 30 without its 3-way handshake: starts with the 220 greeting (scapy)
+case_35() {
+    [ -s "$HERE/30-port-10025.pcap" ] || die "35 is made from 30-port-10025.pcap: build 30 first"
+    "$PY" "$TOOLS/drop_handshake.py" --in "$HERE/30-port-10025.pcap" --server-port 10025 \
+        --out "$WORK/35-smtp-odd-port-no-syn.pcap" >&2
+    mv -f "$WORK/35-smtp-odd-port-no-syn.pcap" "$HERE/35-smtp-odd-port-no-syn.pcap"
+    chmod 644 "$HERE/35-smtp-odd-port-no-syn.pcap"
+    log "35-smtp-odd-port-no-syn.pcap: $(stat -c %s "$HERE/35-smtp-odd-port-no-syn.pcap") bytes"
+}
+
+run_new_cases() { # run_new_cases N...: in numeric order
+    local n
+    for n in $(printf '%s\n' "$@" | sort -un); do
+        log "case $n"
+        "case_$n"
+    done
+}
+
+SELECTED=${*:-${SAMPLES:-}}
+if [ -n "$SELECTED" ]; then
+    [ "$SELECTED" = new ] && SELECTED=$NEW_CASES
+    for n in $SELECTED; do
+        case " $NEW_CASES " in
+            *" $n "*) ;;
+            *) die "case '$n' cannot be selected (only $NEW_CASES; run without arguments for all)";;
+        esac
+    done
+    # shellcheck disable=SC2086
+    run_new_cases $SELECTED
+    log "done"
+    exit 0
+fi
 
 # ----------------------------------------------------------------- servers --
 log "postfix $(postconf -d -h mail_version 2>/dev/null), aiosmtpd $($PY -c 'import aiosmtpd; print(aiosmtpd.__version__)'), swaks $(swaks --version 2>/dev/null | sed -n 's/^swaks version //p'), Python $($PY -c 'import sys; print(sys.version.split()[0])')"
@@ -293,5 +421,9 @@ PF_STARTED=0
 # ------------------------------------------------------------ rewritten ones --
 log "rewriting 14-lowercase-python.pcap into 20-25, 28"
 "$PY" "$TOOLS/rewrite_pcap.py" --in "$HERE/14-lowercase-python.pcap" --server-port 2525 --out-dir "$HERE"
+
+# ------------------------------------------------------------ new cases --
+# shellcheck disable=SC2086
+run_new_cases $NEW_CASES
 
 log "done"

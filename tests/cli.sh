@@ -68,3 +68,21 @@ for f in samples/*auth-plain*.pcap samples/*auth-login*.pcap; do
         echo "FAIL cli redaction $(basename "$f"): no <redacted> marker or user name"
     fi
 done
+
+# Detection (README "How conversations are found"): any port by content or nDPI, SMTPS, not HTTP.
+expect_line() { # name pattern command...
+    name=$1 pattern=$2
+    shift 2
+    if "$@" 2>&1 | grep -q -e "$pattern"; then echo "PASS cli $name"
+    else echo "FAIL cli $name: no line matching '$pattern' in: $("$@" 2>&1 | tail -2 | tr '\n' ' ')"; fi
+}
+expect_line odd-port-found-without-port '^sessions 1,' "$bin" read --no-db samples/30-port-10025.pcap
+expect_line odd-port-no-detect '^sessions 0,' "$bin" read --no-db --no-detect samples/30-port-10025.pcap
+expect_line odd-port-listed '^sessions 1,' "$bin" read --no-db --no-detect --port 10025 samples/30-port-10025.pcap
+expect_line odd-port-no-syn 'frames 1-21 end=quit banner="220' "$bin" read --no-db samples/35-smtp-odd-port-no-syn.pcap
+expect_line smtps-implicit-tls 'tls=implicit sni="mail.example.test" app=SMTPS' "$bin" read --no-db samples/31-smtps-465.pcap
+expect_line submission-starttls '127.0.0.1:587 .*tls=starttls' "$bin" read --no-db samples/32-submission-587-starttls.pcap
+expect_line http-on-25-not-smtp '^sessions 0,' "$bin" read --no-db samples/33-http-on-port-25.pcap
+expect_line http-on-25-counted 'other TCP conversations (not SMTP): HTTP 1' "$bin" read --no-db samples/33-http-on-port-25.pcap
+expect_line starttls-then-clear 'messages=1 findings=tls_not_started$' "$bin" read --no-db samples/34-starttls-then-clear.pcap
+expect_line version-lists-libraries '^nDPI 4\.' "$bin" --version

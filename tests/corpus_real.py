@@ -169,7 +169,24 @@ def findings_check(binary):
                 print('PASS findings %s' % name)
 
 
+def detection_check(binary):
+    """Every capture gives the same sessions without --port (content and nDPI detection) as with it."""
+    for name in sorted(os.listdir(REAL)):
+        if not name.endswith(('.pcap', '.pcapng')):
+            continue
+        runs = []
+        for extra in ([], ['--no-detect', '--port', PORTS]):
+            proc = subprocess.run([binary, 'read', '--no-db', '-q', *extra, os.path.join(REAL, name)],
+                                  capture_output=True, text=True)
+            runs.append(sorted(re.findall(r'^#\d+ \S+ \S+ (\S+ -> \S+) frames (\S+)', proc.stdout, re.M)))
+        if runs[0] == runs[1] and runs[0]:
+            print('PASS detection %s (%d sessions without --port)' % (name, len(runs[0])))
+        else:
+            print('FAIL detection %s: without --port %s, with it %s' % (name, runs[0], runs[1]))
+
+
 if __name__ == '__main__':
     main()
     if os.path.exists(os.path.join(REAL, 'expected.tsv')):
         findings_check(sys.argv[1])
+        detection_check(sys.argv[1])

@@ -3,8 +3,8 @@
 
 Thin wrapper used by make-samples.sh: all protocol behaviour is aiosmtpd's own;
 this file only chooses its documented options (hostname/ident for the banner,
-data_size_limit, STARTTLS context, authenticator) and a small handler that
-accepts mail and throws it away (optionally rejecting some recipients).
+data_size_limit, STARTTLS context or implicit-TLS ssl_context, authenticator)
+and a small handler that accepts mail and throws it away (optionally rejecting some recipients).
 Runs until SIGTERM/SIGINT. Writes READY-FILE once the server is listening.
 """
 import argparse
@@ -52,6 +52,9 @@ def main():
     ap.add_argument("--size-limit", type=int, help="data_size_limit (SIZE)")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--implicit-tls", action="store_true",
+                    help="SMTPS (RFC 8314): TLS from the first byte (Controller ssl_context=) "
+                         "instead of STARTTLS")
     ap.add_argument("--auth", help="USER:PASSWORD; enables AUTH without TLS")
     ap.add_argument("--auth-only", help="advertise only this AUTH mechanism")
     ap.add_argument("--reject-prefix", help="reject RCPT addresses starting with this")
@@ -68,7 +71,10 @@ def main():
     if a.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
-        kw["tls_context"] = ctx
+        if a.implicit_tls:
+            kw["ssl_context"] = ctx       # Controller wraps the listening socket
+        else:
+            kw["tls_context"] = ctx       # STARTTLS
     if a.auth:
         user, password = a.auth.split(":", 1)
         kw["authenticator"] = authenticator(user, password)

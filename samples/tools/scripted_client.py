@@ -8,6 +8,8 @@
                   line, which must be taken as message data, not as commands.
   bdat-fallback   BDAT to a server without CHUNKING: "BDAT n LAST" -> 5xx, the
                   chunk is not sent; falls back to DATA, then QUIT.
+  starttls-clear  EHLO, STARTTLS (-> 220), then does NOT start TLS: EHLO again
+                  in clear, MAIL, RCPT, DATA + body, QUIT.
 Upper-case verbs; waits for each reply before going on (no pipelining).
 """
 import argparse
@@ -81,7 +83,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--scenario", required=True, choices=["ntlm", "bdat", "bdat-fallback"])
+    ap.add_argument("--scenario", required=True, choices=["ntlm", "bdat", "bdat-fallback", "starttls-clear"])
     a = ap.parse_args()
     c = Client(a.host, a.port)
     c.reply()
@@ -109,6 +111,22 @@ def main():
                 body = msg.replace(b"\r\n.", b"\r\n..")
                 c.send(body + b".\r\n")
                 c.reply()
+    elif a.scenario == "starttls-clear":
+        c.cmd("STARTTLS")
+        c.cmd("EHLO " + HELO_NAME)           # still plain text
+        c.cmd("MAIL FROM:<alice@example.org>")
+        c.cmd("RCPT TO:<bob@example.com>")
+        code, _ = c.cmd("DATA")
+        if code == 354:
+            c.send("From: Alice <alice@example.org>\r\n"
+                   "To: Bob <bob@example.com>\r\n"
+                   "Subject: Sent in clear after STARTTLS\r\n"
+                   "Date: Sat, 01 Jan 2022 12:00:00 +0000\r\n"
+                   "Message-ID: <starttls-clear@client.example.org>\r\n"
+                   "\r\n"
+                   "The server said 220 to STARTTLS, but no TLS was started.\r\n"
+                   ".\r\n")
+            c.reply()
     c.cmd("QUIT")
 
 

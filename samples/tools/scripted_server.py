@@ -10,6 +10,9 @@ Only for behaviour that no packaged server shows (used by make-samples.sh):
   xauth        lists XAUTH (not AUTH) in its EHLO reply; AUTH -> 500 5.3.3
   421-greeting greets with "421 4.3.2 Service shutting down" and hangs up
   421-mail     normal greeting and EHLO, answers MAIL with 421 and hangs up
+  starttls-clear  lists STARTTLS; answers it "220 Ready to start TLS" but never
+               starts TLS itself and goes on reading plain SMTP (for a client
+               that does not start TLS either)
 
 Listens on loopback only; serves connections one after another until killed.
 Writes READY-FILE (if given) once it is listening.
@@ -203,6 +206,29 @@ def serve_421_mail(c):
             c.send("500 5.5.1 Command unrecognized")
 
 
+def serve_starttls_clear(c):
+    host = "mx.example.net"
+    r = dict(mail="250 2.1.0 Sender OK", rcpt="250 2.1.5 Recipient OK",
+             data="354 End data with <CR><LF>.<CR><LF>", queued="250 2.0.0 OK queued",
+             quit="221 2.0.0 Bye", unknown="500 5.5.1 Command unrecognized")
+    c.send("220 %s ESMTP ready" % host)
+    while True:
+        line = c.readline()
+        if line is None:
+            return
+        verb, arg = verb_arg(line)
+        if verb == "EHLO":
+            c.send("250-%s Hello %s" % (host, arg), "250-SIZE 10485760",
+                   "250-8BITMIME", "250-STARTTLS", "250 HELP")
+        elif verb == "HELO":
+            c.send("250 %s" % host)
+        elif verb == "STARTTLS":
+            # the reply that normally precedes the TLS handshake; no TLS follows
+            c.send("220 Ready to start TLS")
+        elif not generic_transaction(c, verb, arg, r):
+            return
+
+
 PROFILES = {
     "sendmail86": serve_sendmail86,
     "helo-only": serve_helo_only,
@@ -210,6 +236,7 @@ PROFILES = {
     "xauth": serve_xauth,
     "421-greeting": serve_421_greeting,
     "421-mail": serve_421_mail,
+    "starttls-clear": serve_starttls_clear,
 }
 
 

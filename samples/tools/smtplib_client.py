@@ -40,8 +40,35 @@ def show(what, r):
     print("%s -> %r" % (what, r))
 
 
+class SNI_SMTP_SSL(smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL that connects to an address but sends SNI NAME.
+
+    SMTP_SSL puts the host it connects to into server_hostname, and an IP
+    address gives no SNI; here the TCP connection goes to HOST and the
+    ClientHello carries NAME (what a client does after resolving NAME)."""
+
+    def __init__(self, sni, *args, **kw):
+        self.sni = sni
+        super().__init__(*args, **kw)
+
+    def _get_socket(self, host, port, timeout):
+        self._host = self.sni            # used by SMTP_SSL as server_hostname
+        return super()._get_socket(host, port, timeout)
+
+
 def run(a):
     host = a.host
+    if a.scenario == "smtps":
+        # implicit TLS (RFC 8314, port 465): no verification, but SNI is sent
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = SNI_SMTP_SSL(a.sni, host, a.port, local_hostname=HELO_NAME, timeout=10,
+                         context=ctx)
+        show("tls", (s.sock.version(), s.sock.server_hostname))
+        show("sendmail", s.sendmail(FROM, [TO], message("Sent over SMTPS")))
+        show("quit", s.quit())
+        return
     if a.scenario == "421-greeting":
         try:
             smtplib.SMTP(host, a.port, local_hostname=HELO_NAME, timeout=10)
@@ -116,6 +143,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--scenario", required=True)
     ap.add_argument("--helo")
+    ap.add_argument("--sni", default="mail.example.test", help="SNI for --scenario smtps")
     ap.add_argument("--lines", type=int, default=3)
     ap.add_argument("-v", "--verbose", action="store_true")
     run(ap.parse_args())
