@@ -1,4 +1,4 @@
-/* live_source.c: libpcap live capture (create, configure, activate, filter), frames with a timeout, dump and stats. */
+/* live_source.c: libpcap live capture: set up, filter, frames without blocking, waits, dump and stats. */
 #include "capture/live_source.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 struct live_source {
     pcap_t *handle;
     pcap_dumper_t *dumper;
-    int fd;         /* pcap_get_selectable_fd(): we wait on it ourselves */
+    int fd; /* pcap_get_selectable_fd(): we wait on it ourselves */
     int timeout_ms;
     char device[64];
     char dump_path[256];
@@ -28,7 +28,8 @@ static int status_has_detail(int status)
 }
 
 /* "lo: No such device exists (SIOCGIFHWADDR: No such device)" into buf. */
-static void describe_status(char *buf, size_t len, const char *device, const char *what, pcap_t *handle, int status)
+static void describe_status(char *buf, size_t len, const char *device, const char *what, pcap_t *handle,
+                            int status)
 {
     const char *detail = status_has_detail(status) ? pcap_geterr(handle) : "";
 
@@ -75,7 +76,8 @@ static int apply_filter(struct live_source *src, const char *filter, char *errbu
     return 0;
 }
 
-struct live_source *live_source_open(const struct live_config *config, FILE *warn, char *errbuf, size_t errlen)
+struct live_source *live_source_open(const struct live_config *config, FILE *warn, char *errbuf,
+                                     size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     struct live_source *src;
@@ -94,19 +96,22 @@ struct live_source *live_source_open(const struct live_config *config, FILE *war
     snprintf(src->device, sizeof src->device, "%s", config->device);
     src->handle = pcap_create(config->device, pcap_err);
     if (!src->handle) {
-        snprintf(errbuf, errlen, "%s: %s", config->device, pcap_err[0] ? pcap_err : "cannot open the interface");
+        snprintf(errbuf, errlen, "%s: %s", config->device,
+                 pcap_err[0] ? pcap_err : "cannot open the interface");
         free(src);
         return NULL;
     }
-    if (set_checked(src, pcap_set_snaplen(src->handle, config->snaplen > 0 ? config->snaplen : LIVE_DEFAULT_SNAPLEN),
-                    "snapshot length", errbuf, errlen) < 0 ||
-        set_checked(src, pcap_set_promisc(src->handle, config->promisc != 0), "promiscuous mode", errbuf, errlen) < 0 ||
-        set_checked(src, pcap_set_timeout(src->handle,
-                                          config->timeout_ms > 0 ? config->timeout_ms : LIVE_DEFAULT_TIMEOUT_MS),
+    if (set_checked(
+            src, pcap_set_snaplen(src->handle, config->snaplen > 0 ? config->snaplen : LIVE_DEFAULT_SNAPLEN),
+            "snapshot length", errbuf, errlen) < 0 ||
+        set_checked(src, pcap_set_promisc(src->handle, config->promisc != 0), "promiscuous mode", errbuf,
+                    errlen) < 0 ||
+        set_checked(src,
+                    pcap_set_timeout(src->handle,
+                                     config->timeout_ms > 0 ? config->timeout_ms : LIVE_DEFAULT_TIMEOUT_MS),
                     "timeout", errbuf, errlen) < 0 ||
-        /* Immediate mode: each frame is handed over as it comes, so a session ends on screen and in the
-         * database as soon as its last packet is seen; the timeout still wakes us on a quiet interface. */
-        set_checked(src, pcap_set_immediate_mode(src->handle, 1), "immediate mode", errbuf, errlen) < 0)
+        set_checked(src, pcap_set_immediate_mode(src->handle, config->immediate != 0), "immediate mode",
+                    errbuf, errlen) < 0)
         goto fail;
     if (config->buffer_mib > 0 &&
         set_checked(src, pcap_set_buffer_size(src->handle, (int)(config->buffer_mib * 1024u * 1024u)),
@@ -133,7 +138,8 @@ struct live_source *live_source_open(const struct live_config *config, FILE *war
         snprintf(src->dlt_name, sizeof src->dlt_name, "%s", name);
     else
         snprintf(src->dlt_name, sizeof src->dlt_name, "DLT %d", src->dlt);
-    snprintf(src->dlt_description, sizeof src->dlt_description, "%s", description ? description : src->dlt_name);
+    snprintf(src->dlt_description, sizeof src->dlt_description, "%s",
+             description ? description : src->dlt_name);
     if (config->filter && apply_filter(src, config->filter, errbuf, errlen) < 0)
         goto fail;
     /*
@@ -165,44 +171,40 @@ enum live_next_status live_source_next(struct live_source *src, struct pcap_fram
 {
     struct pcap_pkthdr *hdr;
     const u_char *data;
-    struct pollfd pfd;
-    int attempt, rc, ready;
+    int rc = pcap_next_ex(src->handle, &hdr, &data);
 
-    /* First what is already in the ring; then wait for the descriptor, once, for at most the timeout. */
-    for (attempt = 0; attempt < 2; attempt++) {
-        rc = pcap_next_ex(src->handle, &hdr, &data);
-        if (rc == 1) {
-            frame->data = data;
-            frame->caplen = hdr->caplen;
-            frame->wirelen = hdr->len;
-            frame->ts_usec = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec;
-            if (src->dumper)
-                pcap_dump((u_char *)src->dumper, hdr, data);
-            return LIVE_FRAME;
-        }
-        if (rc == PCAP_ERROR_BREAK)
-            return LIVE_BREAK;
-        if (rc < 0) {
-            describe_status(errbuf, errlen, src->device, "capture failed: ", src->handle, rc);
-            return LIVE_ERROR;
-        }
-        if (attempt > 0)
-            break; /* readable but nothing for us (filtered out): a timeout as far as the caller cares */
-        pfd.fd = src->fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        ready = poll(&pfd, 1, src->timeout_ms);
-        if (ready == 0)
-            return LIVE_TIMEOUT;
-        if (ready < 0) {
-            if (errno == EINTR) /* a signal: the caller looks at its flags */
-                return LIVE_TIMEOUT;
-            snprintf(errbuf, errlen, "%s: capture failed: poll: %s", src->device, strerror(errno));
-            return LIVE_ERROR;
-        }
-        /* Readable, or an error condition that pcap_next_ex() will now report. */
+    if (rc == 1) {
+        frame->data = data;
+        frame->caplen = hdr->caplen;
+        frame->wirelen = hdr->len;
+        frame->ts_usec = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec;
+        if (src->dumper)
+            pcap_dump((u_char *)src->dumper, hdr, data);
+        return LIVE_FRAME;
     }
-    return LIVE_TIMEOUT;
+    if (rc == 0) /* non-blocking: nothing in the ring */
+        return LIVE_EMPTY;
+    if (rc == PCAP_ERROR_BREAK)
+        return LIVE_BREAK;
+    describe_status(errbuf, errlen, src->device, "capture failed: ", src->handle, rc);
+    return LIVE_ERROR;
+}
+
+int live_source_wait(struct live_source *src, char *errbuf, size_t errlen)
+{
+    struct pollfd pfd;
+    int ready;
+
+    pfd.fd = src->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    ready = poll(&pfd, 1, src->timeout_ms);
+    if (ready > 0) /* readable, or an error condition that pcap_next_ex() will now report */
+        return 1;
+    if (ready == 0 || errno == EINTR)
+        return 0;
+    snprintf(errbuf, errlen, "%s: capture failed: poll: %s", src->device, strerror(errno));
+    return -1;
 }
 
 void live_source_breakloop(struct live_source *src)
@@ -215,7 +217,8 @@ int live_source_dump_open(struct live_source *src, const char *path, char *errbu
 {
     src->dumper = pcap_dump_open(src->handle, path);
     if (!src->dumper) {
-        snprintf(errbuf, errlen, "%s: cannot write: %s", path, pcap_geterr(src->handle));
+        /* libpcap's text already names the file: "x.pcap: Permission denied". */
+        snprintf(errbuf, errlen, "cannot write the packet dump: %s", pcap_geterr(src->handle));
         return -1;
     }
     snprintf(src->dump_path, sizeof src->dump_path, "%s", path);
@@ -226,7 +229,8 @@ int live_source_dump_flush(struct live_source *src, char *errbuf, size_t errlen)
 {
     if (!src->dumper)
         return 0;
-    /* pcap_dump() reports nothing; a full disk shows up here, as a flush failure or the stream's error flag. */
+    /* pcap_dump() reports nothing; a full disk shows up here, as a flush failure or the stream's error flag.
+     */
     if (pcap_dump_flush(src->dumper) != 0 || ferror(pcap_dump_file(src->dumper))) {
         snprintf(errbuf, errlen, "%s: cannot write the packet dump", src->dump_path);
         return -1;
@@ -240,7 +244,8 @@ int live_source_stats(struct live_source *src, struct live_stats *stats, char *e
 
     memset(stats, 0, sizeof *stats);
     if (pcap_stats(src->handle, &ps) != 0) {
-        snprintf(errbuf, errlen, "%s: cannot get capture statistics: %s", src->device, pcap_geterr(src->handle));
+        snprintf(errbuf, errlen, "%s: cannot get capture statistics: %s", src->device,
+                 pcap_geterr(src->handle));
         return -1;
     }
     stats->received = ps.ps_recv;
@@ -330,8 +335,7 @@ int live_source_list_devices(FILE *out, char *errbuf, size_t errlen)
             case PCAP_IF_CONNECTION_STATUS_DISCONNECTED:
                 fputs(wireless ? ", Not associated" : ", Disconnected", out);
                 break;
-            default: /* not applicable (loopback, pseudo-devices) */
-                break;
+            default: /* not applicable (loopback, pseudo-devices) */ break;
             }
             fputc(']', out);
         }

@@ -1,4 +1,4 @@
-/* live_source.h: capturing frames from a network interface through libpcap, with an optional raw packet dump. */
+/* live_source.h: capturing frames from a network interface through libpcap, with an optional packet dump. */
 #ifndef SMTPTRACE_LIVE_SOURCE_H
 #define SMTPTRACE_LIVE_SOURCE_H
 
@@ -9,7 +9,7 @@
 #include "capture/pcap_source.h"
 
 #define LIVE_DEFAULT_SNAPLEN 262144 /* tcpdump's default: whole frames, even with offloads */
-#define LIVE_DEFAULT_TIMEOUT_MS 100 /* how often next() comes back on a quiet interface */
+#define LIVE_DEFAULT_TIMEOUT_MS 100 /* longest live_source_wait(); also the kernel's block timeout */
 
 struct live_config {
     const char *device;  /* interface name, e.g. "lo" */
@@ -18,19 +18,20 @@ struct live_config {
     int promisc;         /* 1 as tcpdump; 0 with -p */
     int timeout_ms;      /* 0: LIVE_DEFAULT_TIMEOUT_MS */
     unsigned buffer_mib; /* kernel capture buffer; 0 keeps libpcap's default */
+    int immediate;       /* hand over each frame at once (on Linux: one ring slot per frame, snaplen-sized) */
 };
 
 enum live_next_status {
-    LIVE_FRAME = 0,   /* *frame is set */
-    LIVE_TIMEOUT = 1, /* nothing within the timeout (or a signal came): time for periodic work and flags */
-    LIVE_BREAK = 2,   /* live_source_breakloop() was called (a signal) */
-    LIVE_ERROR = -1   /* the interface failed (went away, ...): message in errbuf */
+    LIVE_FRAME = 0, /* *frame is set */
+    LIVE_EMPTY = 1, /* nothing queued now: the batch is over (show it), then live_source_wait() */
+    LIVE_BREAK = 2, /* live_source_breakloop() was called (a signal) */
+    LIVE_ERROR = -1 /* the interface failed (went away, ...): message in errbuf */
 };
 
 struct live_stats {
-    uint64_t received;      /* ps_recv: packets that passed the filter */
-    uint64_t dropped;       /* ps_drop: no room in the kernel buffer */
-    uint64_t if_dropped;    /* ps_ifdrop: dropped by the interface or its driver */
+    uint64_t received;   /* ps_recv: packets that passed the filter */
+    uint64_t dropped;    /* ps_drop: no room in the kernel buffer */
+    uint64_t if_dropped; /* ps_ifdrop: dropped by the interface or its driver */
 };
 
 struct live_source;
@@ -43,16 +44,24 @@ struct live_source;
  * naming the interface in errbuf when the device does not exist, access is
  * denied, or the filter is bad.
  */
-struct live_source *live_source_open(const struct live_config *config, FILE *warn, char *errbuf, size_t errlen);
+struct live_source *live_source_open(const struct live_config *config, FILE *warn, char *errbuf,
+                                     size_t errlen);
 
-/* Waits at most the timeout for the next frame; frame->data is valid until the next call. */
+/* The next frame already captured, without waiting; frame->data is valid until the next call. */
 enum live_next_status live_source_next(struct live_source *src, struct pcap_frame *frame, char *errbuf,
                                        size_t errlen);
 
 /*
+ * Waits at most the timeout for frames. Returns 1 when some may be there,
+ * 0 on timeout or when a signal came (time for periodic work and the
+ * caller's flags), -1 with errbuf on error.
+ */
+int live_source_wait(struct live_source *src, char *errbuf, size_t errlen);
+
+/*
  * Async-signal-safe (pcap_breakloop): a live_source_next() busy with frames
- * returns LIVE_BREAK; one waiting returns LIVE_TIMEOUT at once (the signal
- * interrupts poll) or within the timeout, so callers also keep their own flag.
+ * returns LIVE_BREAK; a live_source_wait() is cut short by the signal itself,
+ * so callers also keep their own flag.
  */
 void live_source_breakloop(struct live_source *src);
 
@@ -76,7 +85,10 @@ const char *live_source_datalink_name(const struct live_source *src);
 const char *live_source_datalink_description(const struct live_source *src);
 int live_source_snaplen(const struct live_source *src);
 
-/* Flushes and closes the dump file (if any) and the capture. Returns 0, or -1 with errbuf if the dump failed. */
+/*
+ * Flushes and closes the dump file (if any) and the capture. Returns 0, or -1
+ * with errbuf if the dump failed.
+ */
 int live_source_close(struct live_source *src, char *errbuf, size_t errlen);
 
 /*

@@ -2,6 +2,7 @@
 #include "capture/pcap_source.h"
 
 #include <pcap/pcap.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -54,6 +55,22 @@ struct pcap_source *pcap_source_open(const char *path, const char *filter, char 
     return src;
 }
 
+int64_t pcap_source_timestamp_usec(int64_t sec, int64_t frac, int nano)
+{
+    /* pcapng carries 64-bit timestamps: a hostile one must not overflow the arithmetic. */
+    const int64_t max_sec = INT64_MAX / 1000000 - 1;
+
+    if (nano)
+        frac /= 1000;
+    if (sec > max_sec)
+        sec = max_sec;
+    if (sec < -max_sec)
+        sec = -max_sec;
+    if (frac > 999999 || frac < 0)
+        frac = frac < 0 ? 0 : 999999; /* tcpdump's timestamp_invalid_micro: 1000000 and beyond */
+    return sec * 1000000 + frac;
+}
+
 enum pcap_next_status pcap_source_next(struct pcap_source *src, struct pcap_frame *frame, char *errbuf,
                                        size_t errlen)
 {
@@ -62,13 +79,11 @@ enum pcap_next_status pcap_source_next(struct pcap_source *src, struct pcap_fram
     int rc = pcap_next_ex(src->handle, &hdr, &data);
 
     if (rc == 1) {
-        int64_t frac = (int64_t)hdr->ts.tv_usec;
-        if (src->precision_nano)
-            frac /= 1000;
         frame->data = data;
         frame->caplen = hdr->caplen;
         frame->wirelen = hdr->len;
-        frame->ts_usec = (int64_t)hdr->ts.tv_sec * 1000000 + frac;
+        frame->ts_usec = pcap_source_timestamp_usec((int64_t)hdr->ts.tv_sec, (int64_t)hdr->ts.tv_usec,
+                                                    src->precision_nano);
         return PCAP_SOURCE_FRAME;
     }
     if (rc == PCAP_ERROR_BREAK)

@@ -27,6 +27,9 @@ struct pcap_source *pcap_source_open(const char *path, const char *filter, char 
 enum pcap_next_status pcap_source_next(struct pcap_source *src, struct pcap_frame *frame, char *errbuf,
                                        size_t errlen);
 
+/* Microseconds since the epoch from libpcap's (sec, usec-or-nsec), saturated instead of overflowing. */
+int64_t pcap_source_timestamp_usec(int64_t sec, int64_t frac, int nano);
+
 int pcap_source_datalink(const struct pcap_source *src);
 /* libpcap's name for the link type ("EN10MB"), or "DLT n". */
 const char *pcap_source_datalink_name(const struct pcap_source *src);

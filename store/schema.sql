@@ -1,4 +1,5 @@
--- schema.sql: the smtptrace session database, version 1 (PRAGMA user_version); embedded in store/store.c.
+-- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.
+-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI).
 -- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.
 CREATE TABLE captures (
     id INTEGER PRIMARY KEY,

@@ -20,7 +20,8 @@
 
 /* Keep identical to store/schema.sql (tests/unit/test_store.c compares them). */
 static const char schema_sql[] =
-    "-- schema.sql: the smtptrace session database, version 1 (PRAGMA user_version); embedded in store/store.c.\n"
+    "-- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.\n"
+    "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI).\n"
     "-- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.\n"
     "CREATE TABLE captures (\n"
     "    id INTEGER PRIMARY KEY,\n"
@@ -837,10 +838,16 @@ static int check_schema(struct store *st)
         goto rollback;
     }
     if (version == 0) {
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-        if (exec_sql(st, schema_sql) < 0 || exec_sql(st, sql) < 0)
+        if (exec_sql(st, schema_sql) < 0)
+            goto rollback;
+    } else {
+        /* Migrations, one step per version, in the same transaction as the version bump. */
+        if (version < 2 && exec_sql(st, "ALTER TABLE sessions ADD COLUMN tls_server_name TEXT") < 0)
             goto rollback;
     }
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (version != STORE_SCHEMA_VERSION && exec_sql(st, sql) < 0)
+        goto rollback;
     return exec_sql(st, "COMMIT");
 rollback:
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

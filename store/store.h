@@ -7,7 +7,7 @@
 
 #include "dissect/session.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 

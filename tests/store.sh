@@ -138,7 +138,7 @@ for stmt in "DELETE FROM sessions" "DROP TABLE events" "PRAGMA user_version = 3"
         fail query_sql_readonly "'$stmt': unclear error: $(head -1 q.err)"
     fi
 done
-if [ "$(counts)" = "$after" ] && [ "$(count 'PRAGMA user_version')" = 1 ]; then
+if [ "$(counts)" = "$after" ] && [ "$(count 'PRAGMA user_version')" = 2 ]; then
     pass query_sql_readonly
 else
     fail query_sql_readonly "the database changed"

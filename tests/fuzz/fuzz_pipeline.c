@@ -6,6 +6,7 @@
 
 #include <pcap/pcap.h>
 
+#include "capture/pcap_source.h"
 #include "cli/pipeline.h"
 #include "store/store.h"
 
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pl) {
         while (pcap_next_ex(p, &hdr, &pkt) == 1 && frame < 100000)
             pipeline_frame(pl, pcap_datalink(p), pkt, hdr->caplen, ++frame,
-                           (int64_t)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec);
+                           pcap_source_timestamp_usec((int64_t)hdr->ts.tv_sec, (int64_t)hdr->ts.tv_usec, 0));
         pipeline_finish(pl);
         pipeline_free(pl);
     }

@@ -295,7 +295,7 @@ static void test_rows(void **state)
 
     write_capture(fx->db, SHA_A, 0, 0, &cid);
     db = open_ro(fx->db);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(db, "SELECT count(*) FROM captures"), 1);
     assert_int_equal(scalar(db, "SELECT complete FROM captures"), 1);
     assert_int_equal(scalar(db, "SELECT packets FROM captures"), 12);
@@ -374,7 +374,7 @@ static void test_read_only(void **state)
                          SQLITE_OK);
     assert_non_null(strstr(sqlite3_errmsg(db), "readonly"));
     assert_int_not_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 1);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 
     out = open_memstream(&buf, &len);
     assert_non_null(out);
@@ -402,7 +402,8 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE x (a); PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    snprintf(want, sizeof want, "%s: database schema version 99 is newer than this smtptrace supports (1)", path);
+    snprintf(want, sizeof want, "%s: database schema version 99 is newer than this smtptrace supports (%d)", path,
+             STORE_SCHEMA_VERSION);
     assert_null(store_open(path, err, sizeof err));
     assert_string_equal(err, want);
     assert_null(query_open(path, &why, err, sizeof err));
@@ -410,6 +411,37 @@ static void test_newer_version_refused(void **state)
     assert_null(query_open("/nonexistent/x.db", &why, err, sizeof err));
     assert_int_equal(why, QUERY_OPEN_MISSING);
     assert_string_equal(err, "/nonexistent/x.db: no such database");
+}
+
+/* A version 1 database (no sessions.tls_server_name) is migrated on open and keeps its rows. */
+static void test_migration_from_v1(void **state)
+{
+    struct fixture *fx = *state;
+    char path[160], err[512];
+    struct store *st;
+    sqlite3 *db = NULL;
+
+    snprintf(path, sizeof path, "%s/v1.db", fx->dir);
+    st = store_open(path, err, sizeof err);
+    assert_non_null(st);
+    assert_int_equal(store_close(st), 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE sessions DROP COLUMN tls_server_name;"
+                                  "INSERT INTO captures (source, kind, analyzed_at, tool_version) "
+                                  "VALUES ('old.pcap', 'file', 'x', '0.0');"
+                                  "PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    st = store_open(path, err, sizeof err);
+    assert_non_null(st);
+    assert_int_equal(store_close(st), 0);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'tls_server_name'"), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM captures WHERE source = 'old.pcap'"), 1);
+    sqlite3_close(db);
 }
 
 static void test_duplicate_capture(void **state)
@@ -529,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_capture_replaced, setup, teardown),
         cmocka_unit_test(test_schema_file_matches),
