@@ -23,7 +23,7 @@
 static volatile sig_atomic_t stop_requested;
 static struct live_source *volatile signal_source;
 
-/* SIGINT/SIGTERM: stop the loop; breakloop wakes a pcap_next_ex() blocked in poll(). */
+/* SIGINT/SIGTERM: stop. The signal itself cuts our poll() short (no SA_RESTART); breakloop, a busy read. */
 static void on_stop_signal(int sig)
 {
     (void)sig;
@@ -39,8 +39,8 @@ struct live_options {
     const char *db_path; /* NULL: --no-db */
     const char *dump_path;
     const char *user;
-    uint64_t count;         /* 0: no limit */
-    int64_t duration_usec;  /* 0: no limit */
+    uint64_t count;        /* 0: no limit */
+    int64_t duration_usec; /* 0: no limit */
     int netmon, quiet, list;
     struct pipeline_config config;
 };
@@ -53,7 +53,9 @@ static void live_usage(FILE *out)
           "  -i IFACE          interface to capture on\n"
           "  -f EXPR           BPF capture filter, e.g. 'tcp port 25'\n"
           "  -p                do not put the interface in promiscuous mode\n"
-          "  -B MIB            kernel capture buffer in MiB (default: libpcap's)\n"
+          "  -B MIB            kernel capture buffer in MiB (default libpcap's 2 MiB; more for busy links)\n"
+          "  --immediate-mode  hand over each packet at once instead of in blocks of up to 100 ms\n"
+          "                    (on Linux each packet then takes a whole snaplen-sized buffer slot)\n"
           "  -c COUNT          stop after COUNT packets\n"
           "  --duration SECS   stop after SECS seconds\n"
           "  -w FILE           also write the raw packets to FILE (pcap)\n"
@@ -131,6 +133,8 @@ static int parse_args(int argc, char **argv, struct live_options *opt)
             opt->db_path = NULL;
         } else if (strcmp(a, "-q") == 0) {
             opt->quiet = 1;
+        } else if (strcmp(a, "--immediate-mode") == 0) {
+            opt->capture.immediate = 1;
         } else if (strcmp(a, "-p") == 0 || strcmp(a, "--no-promiscuous-mode") == 0) {
             opt->capture.promisc = 0;
         } else if ((strcmp(a, "-i") == 0 || strcmp(a, "--interface") == 0) && has_arg) {
@@ -151,13 +155,15 @@ static int parse_args(int argc, char **argv, struct live_options *opt)
         } else if (strcmp(a, "-B") == 0 && has_arg) {
             /* 2047 MiB: libpcap takes the size as an int of bytes. */
             if (parse_u64(argv[++i], 1, 2047, &v) < 0) {
-                fprintf(stderr, "smtptrace live: -B wants a buffer size in MiB, 1 to 2047, not '%s'\n", argv[i]);
+                fprintf(stderr, "smtptrace live: -B wants a buffer size in MiB, 1 to 2047, not '%s'\n",
+                        argv[i]);
                 return EXIT_USAGE;
             }
             opt->capture.buffer_mib = (unsigned)v;
         } else if (strcmp(a, "--duration") == 0 && has_arg) {
             if (parse_duration(argv[++i], &opt->duration_usec) < 0) {
-                fprintf(stderr, "smtptrace live: --duration wants seconds (more than 0), not '%s'\n", argv[i]);
+                fprintf(stderr, "smtptrace live: --duration wants seconds (more than 0), not '%s'\n",
+                        argv[i]);
                 return EXIT_USAGE;
             }
         } else if (strcmp(a, "--port") == 0 && has_arg) {
@@ -166,7 +172,8 @@ static int parse_args(int argc, char **argv, struct live_options *opt)
                 return EXIT_USAGE;
             }
         } else if (a[0] == '-') {
-            fprintf(stderr, "smtptrace live: unknown option '%s' or missing value (smtptrace live --help)\n", a);
+            fprintf(stderr, "smtptrace live: unknown option '%s' or missing value (smtptrace live --help)\n",
+                    a);
             return EXIT_USAGE;
         } else {
             fprintf(stderr, "smtptrace live: unexpected argument '%s' (a capture filter goes after -f)\n", a);
@@ -192,7 +199,8 @@ static int drop_privileges(const char *user, char *errbuf, size_t errlen)
     errno = 0;
     pw = getpwnam(user);
     if (!pw) {
-        snprintf(errbuf, errlen, "-Z %s: no such user%s%s", user, errno ? ": " : "", errno ? strerror(errno) : "");
+        snprintf(errbuf, errlen, "-Z %s: no such user%s%s", user, errno ? ": " : "",
+                 errno ? strerror(errno) : "");
         return -1;
     }
     if (getuid() != 0 && geteuid() != 0) {
@@ -206,11 +214,13 @@ static int drop_privileges(const char *user, char *errbuf, size_t errlen)
         return -1;
     }
     if (setgid(pw->pw_gid) != 0) {
-        snprintf(errbuf, errlen, "-Z %s: cannot set group id %ld: %s", user, (long)pw->pw_gid, strerror(errno));
+        snprintf(errbuf, errlen, "-Z %s: cannot set group id %ld: %s", user, (long)pw->pw_gid,
+                 strerror(errno));
         return -1;
     }
     if (setuid(pw->pw_uid) != 0) {
-        snprintf(errbuf, errlen, "-Z %s: cannot set user id %ld: %s", user, (long)pw->pw_uid, strerror(errno));
+        snprintf(errbuf, errlen, "-Z %s: cannot set user id %ld: %s", user, (long)pw->pw_uid,
+                 strerror(errno));
         return -1;
     }
     /* A process that could take root back has not really dropped it. */
@@ -234,13 +244,17 @@ struct live_run {
     int status;
 };
 
-/* Periodic work: terminal output, database commit (so readers see finished sessions), -w flush. */
+/*
+ * Periodic work: terminal output (flush_now at the end of each batch of
+ * frames), database commit at least once a second and on a quiet interface
+ * (so readers see finished sessions), -w flush with the commit.
+ */
 static int housekeeping(struct live_source *src, struct output_sinks *sinks, int64_t now, int64_t *last_flush,
-                        int64_t *last_commit, int force, int *status)
+                        int64_t *last_commit, int flush_now, int commit_now, int *status)
 {
     char errbuf[512];
 
-    if (force || now - *last_flush >= FLUSH_INTERVAL_USEC) {
+    if (flush_now || now - *last_flush >= FLUSH_INTERVAL_USEC) {
         *last_flush = now;
         if (fflush(stdout) != 0 || sinks->text->write_failed) {
             fprintf(stderr, "smtptrace: cannot write output\n");
@@ -248,11 +262,13 @@ static int housekeeping(struct live_source *src, struct output_sinks *sinks, int
             return -1;
         }
     }
-    if (force || now - *last_commit >= COMMIT_INTERVAL_USEC) {
+    if (commit_now || now - *last_commit >= COMMIT_INTERVAL_USEC) {
         *last_commit = now;
+        /* A database that stopped taking writes (disk full, read-only) ends the capture, as it does read. */
         if (sinks->store && (store_commit(sinks->store) < 0 || store_error(sinks->store))) {
             fprintf(stderr, "smtptrace: %s\n",
                     store_error(sinks->store) ? store_error(sinks->store) : "cannot commit the database");
+            sinks->store_failed = 1;
             *status = EXIT_UNREADABLE;
             return -1;
         }
@@ -272,6 +288,7 @@ static void capture_loop(struct live_source *src, struct pipeline *pl, struct ou
     struct pcap_frame frame;
     int dlt = live_source_datalink(src);
     int64_t start = mono_usec(), last_flush = start, last_commit = start, now;
+    int ready;
 
     while (!stop_requested) {
         enum live_next_status st = live_source_next(src, &frame, errbuf, sizeof errbuf);
@@ -295,13 +312,30 @@ static void capture_loop(struct live_source *src, struct pipeline *pl, struct ou
                 run->status = EXIT_NO_MEMORY;
                 break;
             }
+            now = mono_usec();
+            if (housekeeping(src, sinks, now, &last_flush, &last_commit, 0, 0, &run->status) < 0)
+                break;
+            if (opt->count && run->frames >= opt->count)
+                break;
+            if (opt->duration_usec && now - start >= opt->duration_usec)
+                break;
+            continue;
         }
+        /* LIVE_EMPTY: the batch is over; show it, then wait for more. */
         now = mono_usec();
-        if (housekeeping(src, sinks, now, &last_flush, &last_commit, st == LIVE_TIMEOUT, &run->status) < 0)
-            break;
-        if (opt->count && run->frames >= opt->count)
+        if (housekeeping(src, sinks, now, &last_flush, &last_commit, 1, 0, &run->status) < 0)
             break;
         if (opt->duration_usec && now - start >= opt->duration_usec)
+            break;
+        ready = live_source_wait(src, errbuf, sizeof errbuf);
+        if (ready < 0) {
+            fprintf(stderr, "smtptrace: %s; sessions so far are kept\n", errbuf);
+            run->status = EXIT_DAMAGED;
+            break;
+        }
+        /* A quiet interface (or a signal): commit what is pending now rather than at the next frame. */
+        if (ready == 0 &&
+            housekeeping(src, sinks, mono_usec(), &last_flush, &last_commit, 1, 1, &run->status) < 0)
             break;
     }
     run->open_at_stop = pipeline_stats(pl)->sessions_opened - pipeline_stats(pl)->sessions_closed;
@@ -323,8 +357,9 @@ static void print_stats(struct live_source *src, const struct live_run *run, con
     } else {
         fprintf(stderr, "smtptrace: %s\n", errbuf);
     }
-    fprintf(stderr, "smtptrace: %s: %" PRIu64 " SMTP session%s, %" PRIu64 " ended during the capture, %" PRIu64
-                    " still open at the stop (kept as capture_end)\n",
+    fprintf(stderr,
+            "smtptrace: %s: %" PRIu64 " SMTP session%s, %" PRIu64 " ended during the capture, %" PRIu64
+            " still open at the stop (kept as capture_end)\n",
             opt->capture.device, opened, plural(opened), opened - run->open_at_stop, run->open_at_stop);
 }
 
@@ -360,40 +395,37 @@ static int run_capture(struct live_options *opt)
 
     text_output_init(&to, stdout, opt->netmon, !opt->netmon);
     sinks.text = &to;
-    if (opt->db_path) {
-        sinks.store = store_open(opt->db_path, errbuf, sizeof errbuf);
-        if (!sinks.store) {
+    /* The same pipeline as read: nDPI classification whenever conversations are taken by content too. */
+    if (opt->config.detect) {
+        opt->config.classifier = classifier_new(errbuf, sizeof errbuf);
+        if (!opt->config.classifier) {
             fprintf(stderr, "smtptrace: %s\n", errbuf);
             live_source_close(src, errbuf, sizeof errbuf);
             return EXIT_UNREADABLE;
         }
-        sinks.store_sink = store_session_sink();
-        snprintf(source, sizeof source, "live:%s", opt->capture.device);
-        /* No digest: a live capture is never the same input twice. */
-        if (store_capture_begin(sinks.store, source, "live", live_source_datalink_name(src), "", 0, &capture_id,
-                                &existing_id, errbuf, sizeof errbuf) != 0) {
-            fprintf(stderr, "smtptrace: %s\n", errbuf);
-            store_close(sinks.store);
-            live_source_close(src, errbuf, sizeof errbuf);
-            return EXIT_UNREADABLE;
-        }
-    }
-    if (opt->dump_path && live_source_dump_open(src, opt->dump_path, errbuf, sizeof errbuf) < 0) {
-        fprintf(stderr, "smtptrace: %s\n", errbuf);
-        if (sinks.store) {
-            store_capture_end(sinks.store, capture_id, 0, 0, 0, 0, errbuf, sizeof errbuf);
-            store_close(sinks.store);
-        }
-        live_source_close(src, errbuf, sizeof errbuf);
-        return EXIT_UNREADABLE;
     }
     pl = pipeline_new(&opt->config, output_sinks_sink(), &sinks);
     if (!pl) {
         fprintf(stderr, "smtptrace: out of memory\n");
-        if (sinks.store)
-            store_close(sinks.store);
+        classifier_free(opt->config.classifier);
         live_source_close(src, errbuf, sizeof errbuf);
         return EXIT_NO_MEMORY;
+    }
+    /* Both outputs are opened before the capture row exists, so a failure leaves no half-made capture. */
+    if (opt->db_path) {
+        sinks.store = store_open(opt->db_path, errbuf, sizeof errbuf);
+        if (!sinks.store)
+            goto setup_failed;
+        sinks.store_sink = store_session_sink();
+    }
+    if (opt->dump_path && live_source_dump_open(src, opt->dump_path, errbuf, sizeof errbuf) < 0)
+        goto setup_failed;
+    if (sinks.store) {
+        snprintf(source, sizeof source, "live:%s", opt->capture.device);
+        /* No digest: a live capture is never the same input twice. */
+        if (store_capture_begin(sinks.store, source, "live", live_source_datalink_name(src), "", 0,
+                                &capture_id, &existing_id, errbuf, sizeof errbuf) != 0)
+            goto setup_failed;
     }
 
     /* No SA_RESTART: the signal must interrupt poll() at once, not after the timeout. */
@@ -421,28 +453,33 @@ static int run_capture(struct live_options *opt)
     damage = pipeline_first_damage(pl, &damage_frame);
     if (damage[0] && !opt->quiet) {
         const struct decode_stats *ds = pipeline_decode_stats(pl);
-        fprintf(stderr, "smtptrace: %s: frame %" PRIu64 ": %s (%" PRIu64 " truncated, %" PRIu64
-                        " invalid frames skipped)\n",
+        fprintf(stderr,
+                "smtptrace: %s: frame %" PRIu64 ": %s (%" PRIu64 " truncated, %" PRIu64
+                " invalid frames skipped)\n",
                 opt->capture.device, damage_frame, damage, (uint64_t)ds->by_status[DECODE_TRUNCATED],
                 (uint64_t)ds->by_status[DECODE_INVALID]);
     }
     print_stats(src, &run, pl, opt);
     pipeline_free(pl);
+    classifier_free(opt->config.classifier);
     if (live_source_close(src, errbuf, sizeof errbuf) < 0) {
         fprintf(stderr, "smtptrace: %s\n", errbuf);
         run.status = EXIT_UNREADABLE;
     }
     if (sinks.store) {
-        if (store_capture_end(sinks.store, capture_id, run.first_ts, run.last_ts, run.frames, run.bytes, errbuf,
-                              sizeof errbuf) < 0 ||
-            store_error(sinks.store)) {
+        /* After a reported write error the capture row is left incomplete; say nothing twice. */
+        if (!sinks.store_failed && (store_error(sinks.store) ||
+                                    store_capture_end(sinks.store, capture_id, run.first_ts, run.last_ts,
+                                                      run.frames, run.bytes, errbuf, sizeof errbuf) < 0)) {
             fprintf(stderr, "smtptrace: %s\n", store_error(sinks.store) ? store_error(sinks.store) : errbuf);
-            run.status = EXIT_UNREADABLE;
+            sinks.store_failed = 1;
         }
-        if (store_close(sinks.store) < 0) {
+        if (store_close(sinks.store) < 0 && !sinks.store_failed) {
             fprintf(stderr, "smtptrace: %s: cannot commit the database\n", opt->db_path);
-            run.status = EXIT_UNREADABLE;
+            sinks.store_failed = 1;
         }
+        if (sinks.store_failed)
+            run.status = EXIT_UNREADABLE;
     }
     text_output_totals(&to);
     if (fflush(stdout) != 0 || to.write_failed) {
@@ -450,6 +487,15 @@ static int run_capture(struct live_options *opt)
         return EXIT_UNREADABLE;
     }
     return run.status;
+
+setup_failed:
+    fprintf(stderr, "smtptrace: %s\n", errbuf);
+    pipeline_free(pl);
+    classifier_free(opt->config.classifier);
+    if (sinks.store)
+        store_close(sinks.store);
+    live_source_close(src, errbuf, sizeof errbuf);
+    return EXIT_UNREADABLE;
 }
 
 int cmd_live(int argc, char **argv)

@@ -262,10 +262,51 @@ static int rebuild_body(struct show *sh, const char *p, size_t len, struct smtp_
     return 0;
 }
 
+/*
+ * A stored run of data segments ("frame:ts_usec:bytes:dir;..."): one netmon item per segment, as
+ * `read --netmon` printed them; only the first carries the body's first lines.
+ */
+static int print_run(struct show *sh, struct netmon_state *state, const struct netmon_item *first, const char *run)
+{
+    struct netmon_item item = *first;
+    const char *p = run;
+    int index = 0;
+
+    while (*p) {
+        char *end, dir;
+        unsigned long long frame, bytes;
+        long long ts;
+
+        frame = strtoull(p, &end, 10);
+        if (*end != ':')
+            break;
+        ts = strtoll(end + 1, &end, 10);
+        if (*end != ':')
+            break;
+        bytes = strtoull(end + 1, &end, 10);
+        if (*end != ':' || (end[1] != 'C' && end[1] != 'S') || end[2] != ';')
+            break;
+        dir = end[1];
+        p = end + 3;
+        item.frame = frame;
+        item.frames = NULL;
+        item.n_frames = 1;
+        item.ts_usec = ts;
+        item.bytes = bytes;
+        item.src = dir == 'C' ? sh->client_addr : sh->server_addr;
+        item.dst = dir == 'C' ? sh->server_addr : sh->client_addr;
+        if (index++ > 0)
+            item.n_lines = 0;
+        if (netmon_print(sh->out, state, &item) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int print_events(struct show *sh)
 {
-    static const char sql[] = "SELECT seq, kind, dir, frame, frames, ts_usec, bytes, verb, code, text, lines, gap_len"
-                              " FROM events WHERE session_id = ?1 ORDER BY seq";
+    static const char sql[] = "SELECT seq, kind, dir, frame, frames, ts_usec, bytes, verb, code, text, lines, gap_len,"
+                              " run FROM events WHERE session_id = ?1 ORDER BY seq";
     sqlite3_stmt *stmt = NULL;
     struct netmon_state state;
     uint64_t frames[SHOW_MAX_FRAMES];
@@ -351,8 +392,12 @@ static int print_events(struct show *sh)
             print = 0;
             break;
         }
-        if (print && netmon_print(sh->out, &state, &item) < 0)
+        if (print && sqlite3_column_type(stmt, 12) == SQLITE_TEXT) {
+            if (print_run(sh, &state, &item, (const char *)sqlite3_column_text(stmt, 12)) < 0)
+                sh->write_failed = 1;
+        } else if (print && netmon_print(sh->out, &state, &item) < 0) {
             sh->write_failed = 1;
+        }
         flush_findings(sh, seq > 0 ? seq : 1);
     }
     if (rc != SQLITE_DONE) {

@@ -43,9 +43,10 @@ int text_output_netmon_item(const struct session_summary *s, const struct sessio
         return 1;
     case SMTP_EV_BODY:
         item->kind = NETMON_BODY;
+        /* The first lines of a message once, where it starts; later segments print their size only. */
         *scratch_line = ev->data;
         item->lines = scratch_line;
-        item->n_lines = 1;
+        item->n_lines = ev->data_index == 0 ? 1 : 0;
         return 1;
     case SMTP_EV_BODY_END:
         if (ev->bytes == 0)

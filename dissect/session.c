@@ -37,6 +37,8 @@ struct session {
     struct smtp_parser *parser;
     int syn_seen, swapped, any_bytes;
     int had_gap; /* some bytes of the conversation are missing from the capture */
+    enum smtp_event_kind last_event_kind; /* with data_run: how many events of that kind in a row */
+    uint64_t data_run;
     int tls_pending; /* STARTTLS got 220: the client's next bytes tell whether TLS started */
     uint64_t size_flagged_msg; /* message seq already flagged size_exceeded */
     /* First command sent while another awaited its reply, and what was advertised then. */
@@ -954,6 +956,9 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
     sev.n_lines = ev->n_lines;
     sev.data = ev->data;
     sev.gap_len = ev->gap_len;
+    s->data_run = ev->kind == s->last_event_kind ? s->data_run + 1 : 0;
+    s->last_event_kind = ev->kind;
+    sev.data_index = s->data_run;
 
     switch (ev->kind) {
     case SMTP_EV_COMMAND:
@@ -1069,6 +1074,7 @@ struct session *session_new(const struct session_limits *limits, const struct se
     s->sum.start_ts_usec = ts_usec;
     s->sum.end_ts_usec = ts_usec;
     s->sum.end_reason = SESSION_END_CAPTURE_END;
+    s->last_event_kind = SMTP_EV_KIND_COUNT;
     copy_text(s->sum.app_protocol, sizeof s->sum.app_protocol, "SMTP", 4);
     return s;
 }

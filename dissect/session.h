@@ -44,11 +44,12 @@ void session_endpoints_swap(struct session_endpoints *ep);
 /*
  * The session's summary, owned by the session and updated as it goes; sinks
  * read it. Strings are NUL-terminated and capped at SESSION_TEXT - 1 bytes.
- * db_id is the sink's: its opened() callback may set it (e.g. a row id).
+ * db_id and sink_data are the sink's: its opened() callback may set them.
  */
 struct session_summary {
     uint64_t id;      /* 1-based, in order of opening within a run */
     int64_t db_id;
+    void *sink_data;  /* the sink's own per-session state: set in opened(), released in closed() */
     struct session_endpoints ep;
     char client_addr[64], server_addr[64]; /* "ip:port", "[ip6]:port" */
     uint64_t first_frame, last_frame;
@@ -103,6 +104,7 @@ struct session_event {
     struct smtp_span data;
     uint64_t reply_to_seq;
     uint64_t gap_len;
+    uint64_t data_index; /* BODY/BDAT_DATA/TLS_DATA: 0 for the first of consecutive events of that kind */
 };
 
 struct session_recipient {

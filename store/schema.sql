@@ -1,5 +1,6 @@
 -- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.
--- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI).
+-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of
+-- data segments stored as one row: "frame:ts_usec:bytes:dir;...").
 -- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.
 CREATE TABLE captures (
     id INTEGER PRIMARY KEY,
@@ -86,7 +87,8 @@ CREATE TABLE events (
     bytes INTEGER,
     flags INTEGER,
     gap_len INTEGER,
-    reply_to_seq INTEGER
+    reply_to_seq INTEGER,
+    run TEXT
 );
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,

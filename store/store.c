@@ -21,7 +21,8 @@
 /* Keep identical to store/schema.sql (tests/unit/test_store.c compares them). */
 static const char schema_sql[] =
     "-- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.\n"
-    "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI).\n"
+    "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of\n"
+    "-- data segments stored as one row: \"frame:ts_usec:bytes:dir;...\").\n"
     "-- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.\n"
     "CREATE TABLE captures (\n"
     "    id INTEGER PRIMARY KEY,\n"
@@ -108,7 +109,8 @@ static const char schema_sql[] =
     "    bytes INTEGER,\n"
     "    flags INTEGER,\n"
     "    gap_len INTEGER,\n"
-    "    reply_to_seq INTEGER\n"
+    "    reply_to_seq INTEGER,\n"
+    "    run TEXT\n"
     ");\n"
     "CREATE TABLE messages (\n"
     "    id INTEGER PRIMARY KEY,\n"
@@ -187,6 +189,16 @@ struct store {
     struct strbuf buf;
 };
 
+#define RUN_MAX_ENTRIES_BYTES 65536
+
+struct data_run {
+    int active;
+    struct session_event first; /* the run's first event; its spans are not kept */
+    uint64_t bytes;
+    struct strbuf entries, lines;
+    int have_lines;
+};
+
 /* Session columns bound from ?2 on, in this order, by bind_session(). */
 static const char *const session_cols[] = {
     "session_no", "client_ip", "client_port", "server_ip", "server_port", "client_addr", "server_addr", "ipv6",
@@ -201,8 +213,8 @@ static const char *const session_cols[] = {
 static const char sql_capability[] = "INSERT INTO capabilities (session_id, seq, keyword, params) VALUES (?1, ?2, ?3, ?4)";
 static const char sql_event[] =
     "INSERT INTO events (session_id, seq, frame, frames, ts, ts_usec, dir, kind, verb, verb_text, args, code, "
-    "enhanced_code, text, lines, bytes, flags, gap_len, reply_to_seq) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+    "enhanced_code, text, lines, bytes, flags, gap_len, reply_to_seq, run) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 static const char sql_message[] =
     "INSERT INTO messages (session_id, seq, mail_from, mail_params, declared_size, transport, body_bytes, "
     "subject, header_from, header_to, message_id, header_date, result_code, result_text, first_frame, "
@@ -484,6 +496,7 @@ static void sink_opened(void *ctx, struct session_summary *s)
     if (step_done(st, stmt, "insert session") < 0)
         return;
     s->db_id = sqlite3_last_insert_rowid(st->db);
+    s->sink_data = calloc(1, sizeof(struct data_run)); /* NULL: data rows go one by one */
     batch_check(st);
 }
 
@@ -522,9 +535,13 @@ static int body_lines(struct strbuf *b, struct smtp_span data)
     return (int)shown;
 }
 
-static void sink_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
+/*
+ * One events row. For a data run, run holds its "frame:ts_usec:bytes:dir;" entries and run_lines the
+ * first chunk's body lines (NULL: none); the row then speaks for every event of the run.
+ */
+static void insert_event(struct store *st, const struct session_summary *s, const struct session_event *ev,
+                         const struct strbuf *run, const struct strbuf *run_lines)
 {
-    struct store *st = ctx;
     sqlite3_stmt *stmt = st->stmt[ST_EVENT];
     char frames[SMTP_MAX_FRAMES * 24 + 8], ts[48];
     size_t i, off = 0;
@@ -574,7 +591,16 @@ static void sink_event(void *ctx, const struct session_summary *s, const struct 
         have_lines = ev->n_lines > 0;
         break;
     case SMTP_EV_BODY: {
-        int n = body_lines(&st->buf, ev->data);
+        int n;
+        if (run) {
+            have_lines = run_lines != NULL;
+            if (run_lines && buf_add(&st->buf, run_lines->p ? run_lines->p : "", run_lines->len) < 0) {
+                fail(st, "%s: out of memory", st->path);
+                return;
+            }
+            break;
+        }
+        n = body_lines(&st->buf, ev->data);
         if (n < 0) {
             fail(st, "%s: out of memory", st->path);
             return;
@@ -615,12 +641,89 @@ static void sink_event(void *ctx, const struct session_summary *s, const struct 
     bad |= ev->kind == SMTP_EV_GAP ? bind_i64(st, stmt, 18, (int64_t)ev->gap_len) : bind_null(st, stmt, 18);
     bad |= ev->kind == SMTP_EV_REPLY || ev->kind == SMTP_EV_BAD_REPLY ? bind_i64(st, stmt, 19, (int64_t)ev->reply_to_seq)
                                                                       : bind_null(st, stmt, 19);
+    bad |= run ? bind_span(st, stmt, 20, run->p ? run->p : "", run->len) : bind_null(st, stmt, 20);
     if (bad) {
         sqlite3_clear_bindings(stmt);
         return;
     }
     if (step_done(st, stmt, "insert event") == 0)
         batch_check(st);
+}
+
+/*
+ * Message bodies, BDAT chunks and TLS bytes arrive one event per segment: a 1 MB message is hundreds of
+ * them. Consecutive data events of one kind in a session become one row (its entries keep every
+ * segment's frame, time, size and direction, so `show` prints them as `read --netmon` did).
+ */
+static int is_data_kind(enum smtp_event_kind kind)
+{
+    return kind == SMTP_EV_BODY || kind == SMTP_EV_BDAT_DATA || kind == SMTP_EV_TLS_DATA;
+}
+
+static void run_flush(struct store *st, const struct session_summary *s, struct data_run *run)
+{
+    if (!run || !run->active)
+        return;
+    run->first.bytes = run->bytes;
+    run->first.n_frames = 1;
+    run->first.frames = NULL;
+    insert_event(st, s, &run->first, &run->entries, run->have_lines ? &run->lines : NULL);
+    run->active = 0;
+    run->entries.len = 0;
+    run->lines.len = 0;
+    run->have_lines = 0;
+}
+
+static void run_add(struct store *st, const struct session_summary *s, struct data_run *run,
+                    const struct session_event *ev)
+{
+    char entry[96];
+    int n;
+
+    if (run->active && run->first.kind != ev->kind)
+        run_flush(st, s, run);
+    if (!run->active) {
+        memset(&run->first, 0, sizeof run->first);
+        run->first.seq = ev->seq;
+        run->first.kind = ev->kind;
+        run->first.from_client = ev->from_client;
+        run->first.frame = ev->frame;
+        run->first.ts_usec = ev->ts_usec;
+        run->bytes = 0;
+        run->active = 1;
+        /* Network Monitor's first lines: only where the message starts (README, transcript). */
+        if (ev->kind == SMTP_EV_BODY && ev->data_index == 0) {
+            if (body_lines(&run->lines, ev->data) < 0) {
+                fail(st, "%s: out of memory", st->path);
+                return;
+            }
+            run->have_lines = 1;
+        }
+    }
+    n = snprintf(entry, sizeof entry, "%" PRIu64 ":%" PRId64 ":%" PRIu64 ":%c;", ev->frame, ev->ts_usec, ev->bytes,
+                 ev->from_client ? 'C' : 'S');
+    if (n < 0 || buf_add(&run->entries, entry, (size_t)n) < 0) {
+        fail(st, "%s: out of memory", st->path);
+        return;
+    }
+    run->bytes += ev->bytes;
+    if (run->entries.len >= RUN_MAX_ENTRIES_BYTES)
+        run_flush(st, s, run);
+}
+
+static void sink_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
+{
+    struct store *st = ctx;
+    struct data_run *run = s->sink_data;
+
+    if (!s->db_id || st->failed)
+        return;
+    if (is_data_kind(ev->kind) && run) {
+        run_add(st, s, run, ev);
+        return;
+    }
+    run_flush(st, s, run);
+    insert_event(st, s, ev, NULL, NULL);
 }
 
 static void sink_message(void *ctx, const struct session_summary *s, const struct session_message *m)
@@ -701,8 +804,17 @@ static void sink_closed(void *ctx, const struct session_summary *s, const struct
 {
     struct store *st = ctx;
     sqlite3_stmt *stmt = st->stmt[ST_SESSION_UPDATE];
+    struct data_run *run = s->sink_data;
     size_t i;
 
+    if (run) {
+        if (s->db_id && !st->failed)
+            run_flush(st, s, run);
+        free(run->entries.p);
+        free(run->lines.p);
+        free(run);
+        /* closed() is the session's last callback: nothing reads sink_data after it. */
+    }
     if (!s->db_id || tx_begin(st) < 0)
         return;
     if (bind_i64(st, stmt, 1, s->db_id) < 0 || bind_session(st, stmt, s) < 0) {
@@ -842,7 +954,8 @@ static int check_schema(struct store *st)
             goto rollback;
     } else {
         /* Migrations, one step per version, in the same transaction as the version bump. */
-        if (version < 2 && exec_sql(st, "ALTER TABLE sessions ADD COLUMN tls_server_name TEXT") < 0)
+        if (version < 2 && (exec_sql(st, "ALTER TABLE sessions ADD COLUMN tls_server_name TEXT") < 0 ||
+                            exec_sql(st, "ALTER TABLE events ADD COLUMN run TEXT") < 0))
             goto rollback;
     }
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);

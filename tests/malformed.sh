@@ -16,7 +16,8 @@ fi
 for f in "$@"; do
     [ -f "$f" ] || continue
     name=$(basename "$f")
-    timeout 20 "$asan" read --netmon "$f" > "$out/$name.asan.out" 2> "$out/$name.asan.err"
+    rm -f "$out/$name.db"*
+    timeout 20 "$asan" read --netmon -d "$out/$name.db" "$f" > "$out/$name.asan.out" 2> "$out/$name.asan.err"
     rc=$?
     if grep -q 'Sanitizer\|runtime error' "$out/$name.asan.err"; then
         echo "FAIL malformed $name: sanitizer report"; grep -m3 'Sanitizer\|runtime error' "$out/$name.asan.err"; continue
@@ -31,7 +32,7 @@ for f in "$@"; do
     if grep -v -q -F "$name" "$out/$name.asan.err"; then
         echo "FAIL malformed $name: a message does not name the file"; cat "$out/$name.asan.err"; continue
     fi
-    /usr/bin/time -f '%e %M' -o "$out/$name.time" timeout 5 "$bin" read "$f" > /dev/null 2>&1
+    /usr/bin/time -f '%e %M' -o "$out/$name.time" timeout 5 "$bin" read --no-db "$f" > /dev/null 2>&1
     # GNU time puts "Command exited with non-zero status N" first when the status is not 0.
     read -r secs kib <<EOT
 $(tail -n 1 "$out/$name.time" 2>/dev/null)

@@ -428,6 +428,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE sessions DROP COLUMN tls_server_name;"
+                                  "ALTER TABLE events DROP COLUMN run;"
                                   "INSERT INTO captures (source, kind, analyzed_at, tool_version) "
                                   "VALUES ('old.pcap', 'file', 'x', '0.0');"
                                   "PRAGMA user_version = 1",
@@ -440,6 +441,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(scalar(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'tls_server_name'"), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'run'"), 1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM captures WHERE source = 'old.pcap'"), 1);
     sqlite3_close(db);
 }
