@@ -722,6 +722,11 @@ struct flow_table *flow_table_new(const struct flow_limits *limits, const struct
     return t;
 }
 
+void flow_table_expire(struct flow_table *t, int64_t ts)
+{
+    expire_idle(t, ts);
+}
+
 int flow_table_segment(struct flow_table *t, const struct tcp_segment *seg, uint64_t frame,
                        int64_t ts)
 {

@@ -101,6 +101,12 @@ int flow_table_segment(struct flow_table *table, const struct tcp_segment *seg, 
 /* End of input: every open flow is drained (buffered bytes after gaps) and closed as CAPTURE_END. */
 void flow_table_finish(struct flow_table *table, uint64_t frame, int64_t ts_usec);
 
+/*
+ * A clock tick without a packet (live capture on a quiet interface): closes,
+ * as FLOW_END_IDLE, every flow idle for longer than the timeout at ts_usec.
+ */
+void flow_table_expire(struct flow_table *table, int64_t ts_usec);
+
 const struct flow_stats *flow_table_stats(const struct flow_table *table);
 
 /* Frees the table; flows still open are dropped without callbacks (call finish first). */

@@ -77,6 +77,16 @@ static int64_t mono_usec(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Wall-clock time on the scale of frame timestamps, for expiring idle conversations. */
+static int64_t realtime_usec(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* A whole decimal number in [min, max]; no sign, no trailing junk. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -333,7 +343,10 @@ static void capture_loop(struct live_source *src, struct pipeline *pl, struct ou
             run->status = EXIT_DAMAGED;
             break;
         }
-        /* A quiet interface (or a signal): commit what is pending now rather than at the next frame. */
+        /* A quiet interface (or a signal): idle conversations end now, not at the next frame, and
+         * what is pending is committed. */
+        if (ready == 0)
+            pipeline_tick(pl, realtime_usec());
         if (ready == 0 &&
             housekeeping(src, sinks, mono_usec(), &last_flush, &last_commit, 1, 1, &run->status) < 0)
             break;

@@ -426,6 +426,11 @@ int pipeline_frame(struct pipeline *pl, int dlt, const uint8_t *data, size_t cap
     return 0;
 }
 
+void pipeline_tick(struct pipeline *pl, int64_t now_usec)
+{
+    flow_table_expire(pl->flows, now_usec);
+}
+
 void pipeline_finish(struct pipeline *pl)
 {
     flow_table_finish(pl->flows, pl->last_frame, pl->last_ts);

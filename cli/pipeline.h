@@ -50,6 +50,12 @@ struct pipeline *pipeline_new(const struct pipeline_config *config, const struct
 int pipeline_frame(struct pipeline *pl, int dlt, const uint8_t *data, size_t caplen, uint64_t frame,
                    int64_t ts_usec);
 
+/*
+ * Live capture with no frames for a while: conversations idle at now_usec
+ * (UTC microseconds, the clock of frame timestamps) end as idle_timeout.
+ */
+void pipeline_tick(struct pipeline *pl, int64_t now_usec);
+
 /* End of input: every open conversation ends as capture_end, in order of first frame. */
 void pipeline_finish(struct pipeline *pl);
 

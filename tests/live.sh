@@ -98,6 +98,7 @@ send() {
     timeout 10 "$py" "$helpers/send_mail.py" "$1" "$2" || fail "client_$1" "smtplib case $1 on port $2 did not go as expected"
 }
 
+# shellcheck disable=SC2046 # two port numbers, split on purpose
 set -- $("$py" "$helpers/free_ports.py" 2)
 P1=$1 # aiosmtpd
 P2=$2 # scripted EHLO-refusing server
