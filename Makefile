@@ -5,7 +5,7 @@ CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wvla -Wshadow -Wformat=2
 OPT     ?= -O2 -g
 CFLAGS  ?=
-ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -pthread -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lsqlite3 -lndpi -lm) -lgcrypt
 
 BUILD   ?= build

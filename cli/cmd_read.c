@@ -1,5 +1,7 @@
 /* cmd_read.c: `smtptrace read`: analyze capture files into transcripts, summaries and findings. */
+#include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,30 @@ struct read_options {
     struct pipeline_config config;
 };
 
+/* The capture file's SHA-256, computed by a second thread while the first analyzes the file. */
+struct hash_job {
+    pthread_t thread;
+    int started, ok;
+    char path[4096];
+    char hex[65];
+};
+
+static void *hash_main(void *arg)
+{
+    struct hash_job *job = arg;
+
+    job->ok = store_file_sha256(job->path, job->hex) == 0;
+    return NULL;
+}
+
+static void hash_join(struct hash_job *job)
+{
+    if (job->started) {
+        pthread_join(job->thread, NULL);
+        job->started = 0;
+    }
+}
+
 static int read_one(const char *path, const struct read_options *opt, struct output_sinks *sinks, int *status)
 {
     char errbuf[512];
@@ -37,7 +63,8 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     struct pipeline *pl;
     int64_t capture_id = 0, existing_id = 0, first_ts = 0, last_ts = 0;
     struct pipeline_config config;
-    uint64_t captured_bytes = 0;
+    uint64_t captured_bytes = 0, file_size = 0;
+    struct hash_job hash;
     char sha[65] = "";
     struct pcap_frame frame;
     uint64_t frame_no = 0;
@@ -46,6 +73,7 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     const char *damage;
     uint64_t damage_frame;
 
+    memset(&hash, 0, sizeof hash);
     src = pcap_source_open(path, opt->filter, errbuf, sizeof errbuf);
     if (!src) {
         fprintf(stderr, "smtptrace: %s\n", errbuf);
@@ -54,11 +82,26 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     }
     dlt = pcap_source_datalink(src);
     if (sinks->store) {
-        /* A file read before is recognised by its content, whatever its name (stdin is not hashed). */
-        if (strcmp(path, "-") != 0 && store_file_sha256(path, sha) < 0)
+        int rc_begin;
+        struct stat sb;
+
+        /*
+         * A file read before is recognised by its content, whatever its name (stdin is not hashed).
+         * Only a file the size of a stored capture can be one: then it is hashed first, to skip it;
+         * otherwise the hash is computed on the other core while the file is analyzed.
+         */
+        if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            file_size = (uint64_t)sb.st_size;
+        if (file_size && !store_capture_size_known(sinks->store, file_size) && store_crypto_init() == 0) {
+            snprintf(hash.path, sizeof hash.path, "%s", path);
+            hash.started = pthread_create(&hash.thread, NULL, hash_main, &hash) == 0;
+        }
+        if (file_size && !hash.started && store_file_sha256(path, sha) < 0)
             sha[0] = '\0';
-        int rc_begin = store_capture_begin(sinks->store, path, "file", pcap_source_datalink_name(src), sha,
+        rc_begin = store_capture_begin(sinks->store, path, "file", pcap_source_datalink_name(src), sha,
                                            opt->force, &capture_id, &existing_id, errbuf, sizeof errbuf);
+        if (rc_begin != 0)
+            hash_join(&hash);
         if (rc_begin == 1) {
             fprintf(stderr, "smtptrace: %s: already in the database as capture %lld; skipped (--force reads it again)\n",
                     path, (long long)existing_id);
@@ -138,6 +181,10 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     }
     pipeline_free(pl);
     pcap_source_close(src);
+    hash_join(&hash);
+    /* A failure here is in store_error(), reported just below. */
+    if (sinks->store && capture_id)
+        store_capture_set_file(sinks->store, capture_id, file_size, hash.ok ? hash.hex : NULL, errbuf, sizeof errbuf);
     if (sinks->store) {
         if (store_error(sinks->store) ||
             store_capture_end(sinks->store, capture_id, first_ts, last_ts, frame_no, captured_bytes, errbuf,

@@ -9,5 +9,6 @@ int cmd_read(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_live(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -52,6 +52,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (strcmp(argv[1], "live") == 0)
         return cmd_live(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "smtptrace: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

@@ -1,6 +1,6 @@
 -- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.
 -- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of
--- data segments stored as one row: "frame:ts_usec:bytes:dir;...").
+-- data segments stored as one row: "frame:ts_usec:bytes:dir;...") and captures.file_size.
 -- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.
 CREATE TABLE captures (
     id INTEGER PRIMARY KEY,
@@ -14,6 +14,7 @@ CREATE TABLE captures (
     packets INTEGER,
     bytes INTEGER,
     sha256 TEXT,
+    file_size INTEGER,
     analyzed_at TEXT NOT NULL,
     tool_version TEXT NOT NULL,
     complete INTEGER NOT NULL DEFAULT 0

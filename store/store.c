@@ -22,7 +22,7 @@
 static const char schema_sql[] =
     "-- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.\n"
     "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of\n"
-    "-- data segments stored as one row: \"frame:ts_usec:bytes:dir;...\").\n"
+    "-- data segments stored as one row: \"frame:ts_usec:bytes:dir;...\") and captures.file_size.\n"
     "-- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.\n"
     "CREATE TABLE captures (\n"
     "    id INTEGER PRIMARY KEY,\n"
@@ -36,6 +36,7 @@ static const char schema_sql[] =
     "    packets INTEGER,\n"
     "    bytes INTEGER,\n"
     "    sha256 TEXT,\n"
+    "    file_size INTEGER,\n"
     "    analyzed_at TEXT NOT NULL,\n"
     "    tool_version TEXT NOT NULL,\n"
     "    complete INTEGER NOT NULL DEFAULT 0\n"
@@ -955,7 +956,8 @@ static int check_schema(struct store *st)
     } else {
         /* Migrations, one step per version, in the same transaction as the version bump. */
         if (version < 2 && (exec_sql(st, "ALTER TABLE sessions ADD COLUMN tls_server_name TEXT") < 0 ||
-                            exec_sql(st, "ALTER TABLE events ADD COLUMN run TEXT") < 0))
+                            exec_sql(st, "ALTER TABLE events ADD COLUMN run TEXT") < 0 ||
+                            exec_sql(st, "ALTER TABLE captures ADD COLUMN file_size INTEGER") < 0))
             goto rollback;
     }
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
@@ -990,7 +992,14 @@ struct store *store_open(const char *path, char *errbuf, size_t errlen)
         return NULL;
     }
     memcpy(st->path, path, plen + 1);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    /*
+     * One thread owns this connection (STYLE.md: one owner of the handle): no per-call mutex, and no
+     * global memory statistics, whose mutex SQLite otherwise takes on every allocation. The config
+     * call only works before SQLite initialises; later it fails harmlessly.
+     */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         fail(st, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open database");
         goto error;
     }
@@ -1157,6 +1166,51 @@ error:
     return -1;
 }
 
+int store_capture_size_known(struct store *st, uint64_t file_size)
+{
+    sqlite3_stmt *stmt = NULL;
+    int known = 1; /* on any doubt, hash first */
+
+    if (st->failed || sqlite3_prepare_v2(st->db, "SELECT count(*) FROM captures WHERE complete = 1 AND sha256 IS NOT NULL AND "
+                                                 "(file_size = ?1 OR file_size IS NULL)", -1, &stmt, NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return known;
+    }
+    if (sqlite3_bind_int64(stmt, 1, (sqlite3_int64)file_size) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+        known = sqlite3_column_int64(stmt, 0) > 0;
+    sqlite3_finalize(stmt);
+    return known;
+}
+
+int store_capture_set_file(struct store *st, int64_t capture_id, uint64_t file_size, const char *sha256,
+                           char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    int bad = 0;
+
+    if (tx_begin(st) < 0)
+        goto error;
+    if (sqlite3_prepare_v2(st->db, "UPDATE captures SET file_size = ?2, sha256 = coalesce(?3, sha256) WHERE id = ?1",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        goto error;
+    }
+    bad |= bind_i64(st, stmt, 1, capture_id);
+    bad |= file_size ? bind_i64(st, stmt, 2, (int64_t)file_size) : bind_null(st, stmt, 2);
+    bad |= bind_opt(st, stmt, 3, sha256);
+    if (bad || sqlite3_step(stmt) != SQLITE_DONE) {
+        if (!bad)
+            fail_db(st, "update capture");
+        sqlite3_finalize(stmt);
+        goto error;
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+error:
+    set_errbuf(errbuf, errlen, st->err);
+    return -1;
+}
+
 int store_capture_end(struct store *st, int64_t capture_id, int64_t first_ts_usec, int64_t last_ts_usec,
                       uint64_t packets, uint64_t bytes, char *errbuf, size_t errlen)
 {
@@ -1214,9 +1268,23 @@ int store_close(struct store *st)
     return rc;
 }
 
+int store_crypto_init(void)
+{
+    /* libgcrypt must be initialised once, before any thread uses it (gcrypt manual 2.4). */
+    static int ready;
+
+    if (!ready) {
+        if (!gcry_check_version(NULL))
+            return -1;
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+        ready = 1;
+    }
+    return 0;
+}
+
 int store_file_sha256(const char *path, char hex[65])
 {
-    static int gcrypt_ready;
     unsigned char buf[65536];
     const unsigned char *digest;
     gcry_md_hd_t md;
@@ -1225,13 +1293,8 @@ int store_file_sha256(const char *path, char hex[65])
     int err;
 
     hex[0] = '\0';
-    if (!gcrypt_ready) {
-        if (!gcry_check_version(NULL))
-            return -1;
-        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-        gcrypt_ready = 1;
-    }
+    if (store_crypto_init() < 0)
+        return -1;
     f = fopen(path, "rb");
     if (!f)
         return -1;

@@ -56,6 +56,19 @@ int store_close(struct store *st);
 /* The schema as created by store_open: the text of store/schema.sql. */
 const char *store_schema_sql(void);
 
+/*
+ * 1 when a complete stored capture has exactly file_size bytes (or an unknown size): only then can a
+ * file be one read before, so only then must its hash be known before reading it.
+ */
+int store_capture_size_known(struct store *st, uint64_t file_size);
+
+/* Records a capture's file size and SHA-256 (sha256 NULL: keep the one stored). Returns 0 or -1 with errbuf. */
+int store_capture_set_file(struct store *st, int64_t capture_id, uint64_t file_size, const char *sha256,
+                           char *errbuf, size_t errlen);
+
+/* Initialises libgcrypt; call once before hashing from another thread. Returns 0 or -1. */
+int store_crypto_init(void);
+
 /* Hex SHA-256 of a file (libgcrypt), into hex[65]. Returns 0, or -1 if the file cannot be read. */
 int store_file_sha256(const char *path, char hex[65]);
 
