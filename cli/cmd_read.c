@@ -92,6 +92,12 @@ static int read_one(const char *path, const struct read_options *opt, struct out
          */
         if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
             file_size = (uint64_t)sb.st_size;
+        if (file_size && store_capture_drop_unfinished(sinks->store, path, file_size, errbuf, sizeof errbuf) < 0) {
+            fprintf(stderr, "smtptrace: %s\n", errbuf);
+            pcap_source_close(src);
+            *status = EXIT_UNREADABLE;
+            return -1;
+        }
         if (file_size && !store_capture_size_known(sinks->store, file_size) && store_crypto_init() == 0) {
             snprintf(hash.path, sizeof hash.path, "%s", path);
             hash.started = pthread_create(&hash.thread, NULL, hash_main, &hash) == 0;
@@ -108,7 +114,11 @@ static int read_one(const char *path, const struct read_options *opt, struct out
             pcap_source_close(src);
             return 0;
         }
+        /* The size now, the hash when it is ready: an interrupted run is then known as this file's. */
+        if (rc_begin == 0 && file_size)
+            rc_begin = store_capture_set_file(sinks->store, capture_id, file_size, NULL, errbuf, sizeof errbuf);
         if (rc_begin < 0) {
+            hash_join(&hash);
             fprintf(stderr, "smtptrace: %s\n", errbuf);
             pcap_source_close(src);
             *status = EXIT_UNREADABLE;

@@ -1166,6 +1166,39 @@ error:
     return -1;
 }
 
+int store_capture_drop_unfinished(struct store *st, const char *source, uint64_t file_size, char *errbuf,
+                                   size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t ids[64];
+    size_t n = 0, i;
+    int rc;
+
+    if (tx_begin(st) < 0)
+        goto error;
+    /* Runs of this file that never finished (killed, crashed): their hash was still being computed. */
+    if (sqlite3_prepare_v2(st->db, "SELECT id FROM captures WHERE complete = 0 AND source = ?1 AND "
+                                   "(file_size = ?2 OR file_size IS NULL) LIMIT 64", -1, &stmt, NULL) != SQLITE_OK) {
+        fail_db(st, "prepare");
+        goto error;
+    }
+    if (bind_str(st, stmt, 1, source) < 0 || bind_i64(st, stmt, 2, (int64_t)file_size) < 0) {
+        sqlite3_finalize(stmt);
+        goto error;
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < sizeof ids / sizeof ids[0])
+        ids[n++] = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    for (i = 0; i < n; i++)
+        if (delete_capture(st, ids[i]) < 0)
+            goto error;
+    return tx_commit(st);
+error:
+    tx_commit(st);
+    set_errbuf(errbuf, errlen, st->err);
+    return -1;
+}
+
 int store_capture_size_known(struct store *st, uint64_t file_size)
 {
     sqlite3_stmt *stmt = NULL;

@@ -56,6 +56,10 @@ int store_close(struct store *st);
 /* The schema as created by store_open: the text of store/schema.sql. */
 const char *store_schema_sql(void);
 
+/* Deletes the captures of source (with that file size) whose reading never finished. Returns 0 or -1. */
+int store_capture_drop_unfinished(struct store *st, const char *source, uint64_t file_size, char *errbuf,
+                                   size_t errlen);
+
 /*
  * 1 when a complete stored capture has exactly file_size bytes (or an unknown size): only then can a
  * file be one read before, so only then must its hash be known before reading it.

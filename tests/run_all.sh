@@ -25,6 +25,7 @@ run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
 run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
 run_suite "database (ASan+UBSan)" sh tests/store.sh build-asan/smtptrace
+run_suite "durability and secrets" sh tests/durability.sh ./smtptrace
 run_suite "live capture (root)" sh tests/live.sh ./smtptrace
 run_suite "live capture (root, ASan+UBSan)" sh tests/live.sh build-asan/smtptrace
 run_suite "fuzz smoke (10 s per target)" sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}"
