@@ -92,7 +92,7 @@ static void set_name(struct flow_class *fc)
 }
 
 enum classify_verdict classifier_packet(struct classifier *cls, struct flow_class *fc, const uint8_t *ip,
-                                        size_t ip_len, int64_t ts_usec)
+                                        size_t ip_len, int64_t ts_usec, int want_details)
 {
     if (fc->done)
         return CLASSIFY_DONE;
@@ -101,7 +101,8 @@ enum classify_verdict classifier_packet(struct classifier *cls, struct flow_clas
     fc->proto = ndpi_detection_process_packet(cls->ndpi, fc->flow, ip, (unsigned short)ip_len,
                                               (uint64_t)(ts_usec / 1000));
     fc->packets++;
-    if ((fc->proto.app_protocol != NDPI_PROTOCOL_UNKNOWN && !ndpi_extra_dissection_possible(cls->ndpi, fc->flow)) ||
+    if ((fc->proto.app_protocol != NDPI_PROTOCOL_UNKNOWN &&
+         (!want_details || !ndpi_extra_dissection_possible(cls->ndpi, fc->flow))) ||
         fc->packets >= CLASSIFY_MAX_PACKETS) {
         classifier_finish(cls, fc);
         return CLASSIFY_DONE;

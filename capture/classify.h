@@ -28,9 +28,13 @@ void classifier_free(struct classifier *cls);
 struct flow_class *classifier_flow_new(struct classifier *cls);
 void classifier_flow_free(struct flow_class *fc);
 
-/* One packet of the conversation, from its IP header (ip_len bytes captured). */
+/*
+ * One packet of the conversation, from its IP header (ip_len bytes captured). With want_details,
+ * classification goes on after the protocol is known while nDPI can still learn more (a TLS
+ * certificate, credentials); without, it ends at the first verdict.
+ */
 enum classify_verdict classifier_packet(struct classifier *cls, struct flow_class *fc, const uint8_t *ip,
-                                        size_t ip_len, int64_t ts_usec);
+                                        size_t ip_len, int64_t ts_usec, int want_details);
 
 /* Ends classification (nDPI's give-up guess when nothing matched yet). Idempotent. */
 void classifier_finish(struct classifier *cls, struct flow_class *fc);

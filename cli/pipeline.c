@@ -342,8 +342,12 @@ static void on_flow_segment(void *ctx, void *user, enum flow_dir dir, const stru
 
     (void)dir;
     (void)frame;
-    if (conv->fc && classifier_packet(pl->config.classifier, conv->fc, seg->ip_header, seg->ip_len, ts_usec) ==
-                        CLASSIFY_DONE)
+    /* Pure ACKs teach nDPI nothing; the handshake and the payload do. */
+    if (!conv->fc || (seg->payload_len == 0 && !(seg->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST))))
+        return;
+    /* Details (certificate, SNI) matter for TLS; for SMTP we have our own dissector. */
+    if (classifier_packet(pl->config.classifier, conv->fc, seg->ip_header, seg->ip_len, ts_usec,
+                          conv->implicit_tls || looks_tls(seg->payload, seg->payload_len)) == CLASSIFY_DONE)
         classification_done(pl, conv);
 }
 
