@@ -20,12 +20,20 @@ struct conv {
     struct session_endpoints ep;
     enum conv_kind kind;
     int syn_seen, failed, saw_bytes, implicit_tls, classified, classification_applied, not_smtp;
+    unsigned ndpi_packets;
     uint64_t first_frame;
     int64_t first_ts;
     char app_protocol[32], server_name[96], risks[256];
 };
 
 #define MAX_OTHER_PROTOCOLS 64
+
+/*
+ * Packets nDPI sees of a conversation already known to be plain SMTP (by port or first bytes): the
+ * handshake and the greeting are enough for its name and sub-protocol; the rest would only cost
+ * (issue 4 allows detection 15 % of the pipeline).
+ */
+#define SMTP_CLASSIFY_PACKETS 4
 
 struct pipeline {
     struct pipeline_config config;
@@ -347,7 +355,8 @@ static void on_flow_segment(void *ctx, void *user, enum flow_dir dir, const stru
         return;
     /* Details (certificate, SNI) matter for TLS; for SMTP we have our own dissector. */
     if (classifier_packet(pl->config.classifier, conv->fc, seg->ip_header, seg->ip_len, ts_usec,
-                          conv->implicit_tls || looks_tls(seg->payload, seg->payload_len)) == CLASSIFY_DONE)
+                          conv->implicit_tls || looks_tls(seg->payload, seg->payload_len)) == CLASSIFY_DONE ||
+        (conv->kind == CONV_SMTP && !conv->implicit_tls && ++conv->ndpi_packets >= SMTP_CLASSIFY_PACKETS))
         classification_done(pl, conv);
 }
 
