@@ -19,10 +19,15 @@ struct conv {
     struct flow_class *fc; /* nDPI state until classification ends */
     struct session_endpoints ep;
     enum conv_kind kind;
-    int syn_seen, failed, saw_bytes, implicit_tls, classified, classification_applied, not_smtp;
+    int syn_seen, failed, saw_bytes, implicit_tls, classify, classification_applied, not_smtp;
     unsigned ndpi_packets;
     uint64_t first_frame;
     int64_t first_ts;
+    struct conv_verdict *verdict; /* what nDPI said, once it said it */
+};
+
+/* nDPI's verdict on a conversation, kept apart so a half-open flood's conversations stay small. */
+struct conv_verdict {
     char app_protocol[32], server_name[96], risks[256];
 };
 
@@ -205,8 +210,7 @@ static void *on_flow_open(void *ctx, const struct flow_info *info, int *swap)
     conv->syn_seen = info->syn_seen;
     conv->first_frame = info->first_frame;
     conv->first_ts = info->first_ts_usec;
-    if (pl->config.classifier)
-        conv->fc = classifier_flow_new(pl->config.classifier); /* NULL: just not classified */
+    conv->classify = pl->config.classifier != NULL; /* nDPI's state comes with the first payload */
     return conv;
 }
 
@@ -231,9 +235,10 @@ static struct session *conv_session(struct pipeline *pl, struct conv *conv)
 /* nDPI's verdict reaches the session once it has spoken (its findings need the session stored first). */
 static void apply_classification(struct conv *conv)
 {
-    if (conv->classified && conv->session && !conv->classification_applied) {
+    if (conv->verdict && conv->session && !conv->classification_applied) {
         conv->classification_applied = 1;
-        session_set_classification(conv->session, conv->app_protocol, conv->server_name, conv->risks);
+        session_set_classification(conv->session, conv->verdict->app_protocol, conv->verdict->server_name,
+                                   conv->verdict->risks);
     }
 }
 
@@ -294,7 +299,7 @@ static void on_flow_gap(void *ctx, void *user, enum flow_dir dir, uint64_t len, 
 /* nDPI's name for a conversation that is not SMTP; "SMTP.HTTP" (master guessed from port 25) is HTTP. */
 static const char *other_name(const struct conv *conv)
 {
-    const char *name = conv->classified && conv->app_protocol[0] ? conv->app_protocol : "Unknown";
+    const char *name = conv->verdict && conv->verdict->app_protocol[0] ? conv->verdict->app_protocol : "Unknown";
 
     if (strncmp(name, "SMTP.", 5) == 0)
         return name + 5;
@@ -323,14 +328,19 @@ static void classification_done(struct pipeline *pl, struct conv *conv)
 {
     int smtp;
 
+    struct conv_verdict *v;
+
     classifier_finish(pl->config.classifier, conv->fc);
-    conv->classified = 1;
+    conv->classify = 0;
     smtp = classifier_is_smtp(conv->fc);
-    /* Keep nDPI's name when it speaks of mail or TLS; a short failed dialogue it calls "MQTT" is still SMTP. */
-    if (smtp || strstr(classifier_protocol(conv->fc), "TLS") || conv->kind == CONV_CANDIDATE)
-        snprintf(conv->app_protocol, sizeof conv->app_protocol, "%s", classifier_protocol(conv->fc));
-    snprintf(conv->server_name, sizeof conv->server_name, "%s", classifier_server_name(conv->fc));
-    classifier_risks(conv->fc, conv->risks, sizeof conv->risks);
+    v = conv->verdict = calloc(1, sizeof *conv->verdict);
+    if (v) {
+        /* Keep nDPI's name when it speaks of mail or TLS; a short failed dialogue it calls "MQTT" is still SMTP. */
+        if (smtp || strstr(classifier_protocol(conv->fc), "TLS") || conv->kind == CONV_CANDIDATE)
+            snprintf(v->app_protocol, sizeof v->app_protocol, "%s", classifier_protocol(conv->fc));
+        snprintf(v->server_name, sizeof v->server_name, "%s", classifier_server_name(conv->fc));
+        classifier_risks(conv->fc, v->risks, sizeof v->risks);
+    }
     /* nDPI recognised SMTP our first-bytes rules missed: dissect from here on (a mid-session start). */
     if (conv->kind == CONV_CANDIDATE && smtp && pl->config.detect && !conv->not_smtp) {
         conv->kind = CONV_SMTP;
@@ -350,9 +360,15 @@ static void on_flow_segment(void *ctx, void *user, enum flow_dir dir, const stru
 
     (void)dir;
     (void)frame;
-    /* Pure ACKs teach nDPI nothing; the handshake and the payload do. */
-    if (!conv->fc || (seg->payload_len == 0 && !(seg->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST))))
+    /* nDPI learns from payload: a conversation that never carries any (a SYN flood) never costs its state. */
+    if (!conv->classify || (seg->payload_len == 0 && !conv->fc))
         return;
+    if (!conv->fc && !(conv->fc = classifier_flow_new(pl->config.classifier))) {
+        conv->classify = 0; /* out of memory: just not classified */
+        return;
+    }
+    if (seg->payload_len == 0 && !(seg->flags & (TCPF_FIN | TCPF_RST)))
+        return; /* pure ACKs teach it nothing */
     /* Details (certificate, SNI) matter for TLS; for SMTP we have our own dissector. */
     if (classifier_packet(pl->config.classifier, conv->fc, seg->ip_header, seg->ip_len, ts_usec,
                           conv->implicit_tls || looks_tls(seg->payload, seg->payload_len)) == CLASSIFY_DONE ||
@@ -380,6 +396,8 @@ static void on_flow_close(void *ctx, void *user, enum flow_end how, uint64_t fra
 
     if (conv->fc)
         classification_done(pl, conv);
+    else
+        conv->classify = 0;
     if (conv->kind == CONV_CANDIDATE && conv->saw_bytes)
         count_other(pl, other_name(conv));
     if (conv->session) {
@@ -387,6 +405,7 @@ static void on_flow_close(void *ctx, void *user, enum flow_end how, uint64_t fra
         session_free(conv->session);
         pl->stats.sessions_closed++;
     }
+    free(conv->verdict);
     free(conv);
 }
 
