@@ -17,9 +17,12 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
-            libgcrypt20-dev sqlite3 tshark tcpdump clang libclang-rt-14-dev python3 time
+            libgcrypt20-dev sqlite3 clang libclang-rt-14-dev python3 time
+# What the tests use besides: peers to compare with, real mail software, a browser for the report.
+DEB_TEST_PKGS := tshark tcpdump python3-aiosmtpd chromium
 
-.PHONY: all deps run test unit asan fuzz fuzz-build bench clean samples golden-update
+PHONY_EXTRA := test-deps install-packages
+.PHONY: $(PHONY_EXTRA) all deps run test unit asan fuzz fuzz-build bench install clean samples golden-update
 all: smtptrace
 
 smtptrace: $(LIB_OBJ) $(CLI_OBJ)
@@ -35,7 +38,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 
 # Installs the Debian packages that are missing; as non-root prints the apt-get line and fails.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS) $(DEB_TEST_PKGS)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -56,7 +65,7 @@ run: deps
 
 unit: $(UNIT_BIN)
 
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory smtptrace unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz-build
@@ -98,6 +107,11 @@ samples:
 # Side-by-side timing against cat, tcpdump and tshark on generated captures (bench/README.md).
 bench: deps smtptrace
 	@sh bench/run.sh
+
+PREFIX ?= /usr/local
+install: smtptrace
+	install -D -m 755 smtptrace $(DESTDIR)$(PREFIX)/bin/smtptrace
+	install -D -m 644 smtptrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtptrace.1
 
 clean:
 	rm -rf build build-asan build-fuzz smtptrace

@@ -29,6 +29,7 @@ struct read_options {
     int force;
     int netmon;
     int quiet;
+    int jsonl, json_events; /* --format jsonl [--events] */
     struct pipeline_config config;
 };
 
@@ -169,7 +170,7 @@ static int read_one(const char *path, const struct read_options *opt, struct out
                 (unsigned long long)pipeline_flow_stats(pl)->open_flows);
     pipeline_finish(pl);
     sinks->sessions_numbered += pipeline_stats(pl)->sessions_opened;
-    if (!opt->netmon && !opt->quiet) {
+    if (!opt->netmon && !opt->quiet && !opt->jsonl) {
         const char *names[64];
         uint64_t counts[64];
         size_t k, n = pipeline_other_protocols(pl, names, counts, 64);
@@ -223,6 +224,16 @@ int cmd_read(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--netmon") == 0) {
             opt.netmon = 1;
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "jsonl") == 0) {
+                opt.jsonl = 1;
+            } else if (strcmp(argv[i], "text") != 0) {
+                fprintf(stderr, "smtptrace read: unknown format '%s' (text or jsonl)\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--events") == 0) {
+            opt.json_events = 1;
         } else if (strcmp(argv[i], "--no-detect") == 0) {
             opt.config.detect = 0;
         } else if (strcmp(argv[i], "--no-db") == 0) {
@@ -257,9 +268,22 @@ int cmd_read(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    text_output_init(&to, stdout, opt.netmon, !opt.netmon);
+    if (opt.jsonl && opt.netmon) {
+        fprintf(stderr, "smtptrace read: --format jsonl and --netmon both want standard output\n");
+        return EXIT_USAGE;
+    }
+    if (opt.json_events && !opt.jsonl) {
+        fprintf(stderr, "smtptrace read: --events goes with --format jsonl\n");
+        return EXIT_USAGE;
+    }
+    /* With JSON lines, standard output holds JSON only: no summaries, no totals. */
+    text_output_init(&to, stdout, opt.netmon, !opt.netmon && !opt.jsonl);
     memset(&sinks, 0, sizeof sinks);
     sinks.text = &to;
+    if (opt.jsonl && !(sinks.json = json_output_new(stdout, opt.json_events))) {
+        fprintf(stderr, "smtptrace: out of memory\n");
+        return EXIT_NO_MEMORY;
+    }
     if (opt.db_path) {
         sinks.store = store_open(opt.db_path, errbuf, sizeof errbuf);
         if (!sinks.store) {
@@ -278,7 +302,8 @@ int cmd_read(int argc, char **argv)
         }
     }
     for (i = 1; i < argc && !stop_requested; i++) {
-        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "-d") == 0) {
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "-d") == 0 ||
+            strcmp(argv[i], "--format") == 0) {
             i++;
             continue;
         }
@@ -293,6 +318,11 @@ int cmd_read(int argc, char **argv)
     }
     classifier_free(opt.config.classifier);
     text_output_totals(&to);
+    if (sinks.json) {
+        if (json_output_failed(sinks.json))
+            to.write_failed = 1;
+        json_output_free(sinks.json);
+    }
     if (fflush(stdout) != 0 || to.write_failed) {
         fprintf(stderr, "smtptrace: cannot write output\n");
         return EXIT_UNREADABLE;

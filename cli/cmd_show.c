@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/ladder.h"
 #include "dissect/netmon.h"
 #include "dissect/smtp_parser.h"
 #include "store/query.h"
@@ -36,7 +37,7 @@ struct show {
 
 static void show_usage(FILE *out)
 {
-    fputs("usage: smtptrace show [-d DB] SESSION_ID   (default database ./" DEFAULT_DB ")\n", out);
+    fputs("usage: smtptrace show [-d DB] [--ladder] SESSION_ID   (default database ./" DEFAULT_DB ")\n", out);
 }
 
 static char *dup_col(sqlite3_stmt *stmt, int col)
@@ -644,12 +645,14 @@ int cmd_show(int argc, char **argv)
     struct show sh;
     char errbuf[1024], *end;
     long long id;
-    int i, status;
+    int i, status, ladder = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             show_usage(stdout);
             return EXIT_ALL_READ;
+        } else if (strcmp(argv[i], "--ladder") == 0) {
+            ladder = 1;
         } else if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--db") == 0) && i + 1 < argc) {
             db_path = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
@@ -682,7 +685,15 @@ int cmd_show(int argc, char **argv)
         fprintf(stderr, "smtptrace show: %s\n", errbuf);
         return EXIT_UNREADABLE;
     }
-    status = show_session(&sh);
+    if (ladder) {
+        status = EXIT_ALL_READ;
+        if (ladder_print_db(stdout, sh.db, db_path, id, errbuf, sizeof errbuf) < 0) {
+            fprintf(stderr, "smtptrace show: %s\n", errbuf);
+            status = EXIT_UNREADABLE;
+        }
+    } else {
+        status = show_session(&sh);
+    }
     free_findings(&sh);
     free(sh.spans);
     free(sh.buf);

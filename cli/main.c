@@ -15,7 +15,8 @@ static void usage(FILE *out)
     fputs("usage: smtptrace read [options] FILE...   analyze capture files (pcap, pcapng, - for stdin)\n"
           "       smtptrace live -i IFACE [options]   capture on an interface (smtptrace live -D lists them)\n"
           "       smtptrace query [-d DB] REPORT      sessions, findings, servers, messages, sql \"SELECT ...\"\n"
-          "       smtptrace show [-d DB] SESSION      one stored session: transcript, findings, summary\n"
+          "       smtptrace show [-d DB] [--ladder] SESSION   one stored session: transcript or ladder\n"
+          "       smtptrace report [-d DB] -o FILE.html  a self-contained HTML report of the database\n"
           "       smtptrace --version\n"
           "read options:\n"
           "  --netmon          print every SMTP frame the way Network Monitor did\n"
@@ -24,7 +25,9 @@ static void usage(FILE *out)
           "                    taken when their first bytes are SMTP (--no-detect: ports only)\n"
           "  -d PATH           session database (default ./smtptrace.db); --no-db for none\n"
           "  --force           read again a capture already in the database\n"
+          "  --format jsonl    one JSON object per session on stdout (Zeek smtp.log names); --events adds events\n"
           "  -q                no warnings about damaged packets\n"
+          "see smtptrace(1), smtptrace live --help, smtptrace query --help\n"
           "exit status: 0 all read, 1 an input was damaged (what came before is kept),\n"
           "             2 an input could not be read, 64 usage, 70 out of memory, 130 interrupted\n",
           out);

@@ -6,6 +6,8 @@ static void fan_opened(void *ctx, struct session_summary *s)
     struct output_sinks *os = ctx;
     if (os->store && os->store_sink->opened)
         os->store_sink->opened(os->store, s);
+    if (os->json && json_output_sink()->opened)
+        json_output_sink()->opened(os->json, s);
 }
 
 static void fan_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
@@ -14,6 +16,8 @@ static void fan_event(void *ctx, const struct session_summary *s, const struct s
     text_output_event(os->text, s, ev);
     if (os->store && os->store_sink->event)
         os->store_sink->event(os->store, s, ev);
+    if (os->json && json_output_sink()->event)
+        json_output_sink()->event(os->json, s, ev);
 }
 
 static void fan_message(void *ctx, const struct session_summary *s, const struct session_message *m)
@@ -22,6 +26,8 @@ static void fan_message(void *ctx, const struct session_summary *s, const struct
     text_output_message(os->text, s, m);
     if (os->store && os->store_sink->message)
         os->store_sink->message(os->store, s, m);
+    if (os->json && json_output_sink()->message)
+        json_output_sink()->message(os->json, s, m);
 }
 
 static void fan_finding(void *ctx, const struct session_summary *s, const struct finding *f)
@@ -30,6 +36,8 @@ static void fan_finding(void *ctx, const struct session_summary *s, const struct
     text_output_finding(os->text, s, f);
     if (os->store && os->store_sink->finding)
         os->store_sink->finding(os->store, s, f);
+    if (os->json && json_output_sink()->finding)
+        json_output_sink()->finding(os->json, s, f);
 }
 
 static void fan_closed(void *ctx, const struct session_summary *s, const struct session_capability *caps,
@@ -39,6 +47,8 @@ static void fan_closed(void *ctx, const struct session_summary *s, const struct 
     text_output_closed(os->text, s, caps, n_caps);
     if (os->store && os->store_sink->closed)
         os->store_sink->closed(os->store, s, caps, n_caps);
+    if (os->json && json_output_sink()->closed)
+        json_output_sink()->closed(os->json, s, caps, n_caps);
 }
 
 const struct session_sink *output_sinks_sink(void)

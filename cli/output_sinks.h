@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "cli/json_output.h"
 #include "cli/text_output.h"
 #include "dissect/session.h"
 #include "store/store.h"
@@ -11,6 +12,7 @@
 /* Shared by read and live. store may be NULL (--no-db). */
 struct output_sinks {
     struct text_output *text;
+    struct json_output *json;              /* --format jsonl, or NULL */
     struct store *store;
     const struct session_sink *store_sink; /* store_session_sink() when store is set */
     uint64_t sessions_numbered;            /* sessions opened so far in this run (numbering across files) */

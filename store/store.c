@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 
 #define STORE_BATCH_ROWS 50000
+#define STORE_BATCH_USEC 1000000
 #define STORE_BODY_LINES 3       /* body lines kept per event, as netmon prints them */
 #define STORE_BODY_LINE_KEEP 121 /* netmon shows 120 and "..." when longer: one more byte keeps that */
 
@@ -184,6 +185,7 @@ struct store {
     sqlite3_stmt *stmt[ST_COUNT];
     int in_tx;
     unsigned pending_rows;
+    int64_t tx_started_usec;
     int failed;
     char err[1024];
     int64_t capture_id;
@@ -317,16 +319,49 @@ static int exec_sql(struct store *st, const char *sql)
     return 0;
 }
 
+/*
+ * Switching a new file to WAL needs an exclusive lock, and SQLite does not wait on the busy handler
+ * for it: two runs starting together on a new database retry here, for the same 5 s as busy_timeout.
+ */
+static int set_wal(struct store *st)
+{
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    int tries;
+
+    for (tries = 0; tries < 100; tries++) {
+        int rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    fail_db(st, "journal_mode WAL");
+    return -1;
+}
+
+static int64_t monotonic_usec(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int tx_begin(struct store *st)
 {
     if (st->failed)
         return -1;
     if (st->in_tx)
         return 0;
-    if (exec_sql(st, "BEGIN") < 0)
+    /* IMMEDIATE: take the write lock now, so a second writer waits on the busy timeout instead of
+     * failing at once when it would have to upgrade a read lock (SQLite lang_transaction.html). */
+    if (exec_sql(st, "BEGIN IMMEDIATE") < 0)
         return -1;
     st->in_tx = 1;
     st->pending_rows = 0;
+    st->tx_started_usec = monotonic_usec();
     return 0;
 }
 
@@ -370,7 +405,10 @@ static int step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
 /* After a sink callback: commit when the batch is full. */
 static void batch_check(struct store *st)
 {
-    if (st->in_tx && st->pending_rows >= STORE_BATCH_ROWS)
+    /* Every STORE_BATCH_ROWS rows or STORE_BATCH_USEC, whichever first: other writers and readers
+     * wait at most that long, and a crash loses at most that much. */
+    if (st->in_tx && (st->pending_rows >= STORE_BATCH_ROWS ||
+                      ((st->pending_rows & 255) == 0 && monotonic_usec() - st->tx_started_usec >= STORE_BATCH_USEC)))
         tx_commit(st);
 }
 
@@ -1011,7 +1049,7 @@ struct store *store_open(const char *path, char *errbuf, size_t errlen)
     /* WAL + NORMAL: a crash loses at most the open transaction, never the file (SQLite wal.html).
      * Foreign keys stay declared for readers but are not checked per row: this writer is their only
      * source, and the check costs an index probe per event. */
-    if (exec_sql(st, "PRAGMA journal_mode = WAL") < 0 || exec_sql(st, "PRAGMA synchronous = NORMAL") < 0 ||
+    if (set_wal(st) < 0 || exec_sql(st, "PRAGMA synchronous = NORMAL") < 0 ||
         exec_sql(st, "PRAGMA foreign_keys = OFF") < 0 || exec_sql(st, "PRAGMA cache_size = -16384") < 0 ||
         exec_sql(st, "PRAGMA temp_store = MEMORY") < 0)
         goto error;

@@ -86,3 +86,14 @@ expect_line http-on-25-not-smtp '^sessions 0,' "$bin" read --no-db samples/33-ht
 expect_line http-on-25-counted 'other TCP conversations (not SMTP): HTTP 1' "$bin" read --no-db samples/33-http-on-port-25.pcap
 expect_line starttls-then-clear 'messages=1 findings=tls_not_started$' "$bin" read --no-db samples/34-starttls-then-clear.pcap
 expect_line version-lists-libraries '^nDPI 4\.' "$bin" --version
+
+# show --ladder: the session as a ladder diagram (frame, time, arrows, findings under their row).
+rm -f "$out/ladder.db"*
+"$bin" read -q -d "$out/ladder.db" samples/04-ehlo-trailing-dot-501.pcap > /dev/null 2>&1
+"$bin" show -d "$out/ladder.db" --ladder 1 > "$out/ladder.txt" 2>&1
+if grep -q -- '|----EHLO sub2\.---' "$out/ladder.txt" && grep -q -- '|<---501 Invalid Address---' "$out/ladder.txt" &&
+    grep -q '! invalid_helo_argument' "$out/ladder.txt" && [ "$(awk '{ if (length($0) > 100) n++ } END { print n + 0 }' "$out/ladder.txt")" = 0 ]; then
+    echo "PASS cli show-ladder"
+else
+    echo "FAIL cli show-ladder: $(head -12 "$out/ladder.txt")"
+fi

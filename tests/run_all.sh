@@ -26,6 +26,9 @@ run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
 run_suite "database (ASan+UBSan)" sh tests/store.sh build-asan/smtptrace
 run_suite "durability and secrets" sh tests/durability.sh ./smtptrace
+run_suite "JSON lines" sh tests/json.sh ./smtptrace
+run_suite "JSON lines (ASan+UBSan)" sh tests/json.sh build-asan/smtptrace
+run_suite "HTML report" sh tests/report.sh ./smtptrace
 run_suite "live capture (root)" sh tests/live.sh ./smtptrace
 run_suite "live capture (root, ASan+UBSan)" sh tests/live.sh build-asan/smtptrace
 run_suite "fuzz smoke (10 s per target)" sh tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}"
