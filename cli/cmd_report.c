@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/ladder.h"
+#include "cli/show.h"
 #include "dissect/netmon.h"
 #include "dissect/smtp_parser.h"
 #include "store/query.h"
@@ -26,25 +27,7 @@ struct report {
     int failed; /* a database error was reported */
 };
 
-struct tfinding {
-    char *kind, *extension, *severity, *detail;
-    int64_t event_seq;
-};
-
 /* The state of one embedded transcript, rebuilt from the events as `smtptrace show` does. */
-struct transcript {
-    struct report *r;
-    FILE *out;
-    int64_t id;
-    char client_addr[80], server_addr[80];
-    struct tfinding *findings;
-    size_t n_findings, next_finding;
-    struct smtp_span *spans;
-    size_t spans_cap;
-    char *buf;
-    size_t buf_cap;
-};
-
 static void report_usage(FILE *out)
 {
     fputs("usage: smtptrace report [-d DB] -o FILE.html   (default database ./" DEFAULT_DB "; -o - for stdout)\n"
@@ -70,17 +53,18 @@ static int prepare(struct report *r, const char *sql, sqlite3_stmt **stmt)
     return 0;
 }
 
-static int prepare_id(struct report *r, const char *sql, sqlite3_stmt **stmt, int64_t id)
+static char *dup_col(sqlite3_stmt *stmt, int col)
 {
-    if (prepare(r, sql, stmt) < 0)
-        return -1;
-    if (sqlite3_bind_int64(*stmt, 1, id) != SQLITE_OK) {
-        db_error(r);
-        sqlite3_finalize(*stmt);
-        *stmt = NULL;
-        return -1;
-    }
-    return 0;
+    const unsigned char *p = sqlite3_column_text(stmt, col);
+    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+    char *q = malloc(n + 1);
+
+    if (!q)
+        return NULL;
+    if (p && n)
+        memcpy(q, p, n);
+    q[p ? n : 0] = '\0';
+    return q;
 }
 
 /* Ends a statement's loop: 0 when it ran to SQLITE_DONE, else reports the error. Finalizes. */
@@ -780,333 +764,6 @@ out:
     return status;
 }
 
-/* ---- transcripts: the lines of `smtptrace show N`, rebuilt from the events ---- */
-
-static char *dup_col(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *p = sqlite3_column_text(stmt, col);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
-    char *q = malloc(n + 1);
-
-    if (!q)
-        return NULL;
-    if (p && n)
-        memcpy(q, p, n);
-    q[p ? n : 0] = '\0';
-    return q;
-}
-
-static void free_tfindings(struct transcript *t)
-{
-    size_t i;
-
-    for (i = 0; i < t->n_findings; i++) {
-        free(t->findings[i].kind);
-        free(t->findings[i].extension);
-        free(t->findings[i].severity);
-        free(t->findings[i].detail);
-    }
-    free(t->findings);
-    t->findings = NULL;
-    t->n_findings = t->next_finding = 0;
-}
-
-static int load_tfindings(struct transcript *t)
-{
-    sqlite3_stmt *stmt;
-    size_t cap = 0;
-    int rc;
-
-    if (prepare_id(t->r,
-                   "SELECT kind, extension, severity, detail, event_seq FROM findings WHERE session_id = ?1"
-                   " ORDER BY (event_seq IS NULL OR event_seq = 0), event_seq, id",
-                   &stmt, t->id) < 0)
-        return -1;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct tfinding *f;
-        if (t->n_findings == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct tfinding *nf = realloc(t->findings, ncap * sizeof *nf);
-            if (!nf)
-                goto nomem;
-            t->findings = nf;
-            cap = ncap;
-        }
-        f = &t->findings[t->n_findings++];
-        f->kind = dup_col(stmt, 0);
-        f->extension = dup_col(stmt, 1);
-        f->severity = dup_col(stmt, 2);
-        f->detail = dup_col(stmt, 3);
-        f->event_seq = sqlite3_column_int64(stmt, 4);
-        if (!f->kind || !f->extension || !f->severity || !f->detail)
-            goto nomem;
-    }
-    return finish(t->r, stmt, rc);
-nomem:
-    sqlite3_finalize(stmt);
-    fprintf(stderr, "smtptrace report: out of memory\n");
-    return -1;
-}
-
-static void tfindings_upto(struct transcript *t, int64_t seq)
-{
-    while (t->next_finding < t->n_findings) {
-        const struct tfinding *f = &t->findings[t->next_finding];
-        if (seq && (f->event_seq == 0 || f->event_seq > seq))
-            break;
-        fputs("  ! finding ", t->out);
-        netmon_write_escaped(t->out, f->kind, strlen(f->kind));
-        if (f->extension[0]) {
-            fputc('/', t->out);
-            netmon_write_escaped(t->out, f->extension, strlen(f->extension));
-        }
-        fputs(" (", t->out);
-        netmon_write_escaped(t->out, f->severity, strlen(f->severity));
-        fputs("): ", t->out);
-        netmon_write_escaped(t->out, f->detail, strlen(f->detail));
-        fputc('\n', t->out);
-        t->next_finding++;
-    }
-}
-
-static int event_kind_parse(const char *name)
-{
-    int k;
-
-    for (k = 0; k < SMTP_EV_KIND_COUNT; k++)
-        if (strcmp(name, smtp_event_kind_name((enum smtp_event_kind)k)) == 0)
-            return k;
-    return -1;
-}
-
-static enum smtp_verb verb_parse(const char *name)
-{
-    int v;
-
-    if (!name)
-        return SMTP_VERB_UNKNOWN;
-    for (v = 1; v < SMTP_VERB_COUNT; v++)
-        if (strcmp(name, smtp_verb_name((enum smtp_verb)v)) == 0)
-            return (enum smtp_verb)v;
-    return SMTP_VERB_UNKNOWN;
-}
-
-static size_t parse_frames(const char *text, uint64_t *frames, size_t max)
-{
-    size_t n = 0;
-
-    while (text && *text && n < max) {
-        char *end;
-        unsigned long long v;
-        errno = 0;
-        v = strtoull(text, &end, 10);
-        if (errno || end == text)
-            break;
-        frames[n++] = (uint64_t)v;
-        if (*end != ',')
-            break;
-        text = end + 1;
-    }
-    return n;
-}
-
-static long split_lines(struct transcript *t, const char *p, size_t len)
-{
-    size_t n = 1, i, start = 0, k = 0;
-
-    for (i = 0; i < len; i++)
-        n += p[i] == '\n';
-    if (n > t->spans_cap) {
-        struct smtp_span *ns = realloc(t->spans, n * sizeof *ns);
-        if (!ns)
-            return -1;
-        t->spans = ns;
-        t->spans_cap = n;
-    }
-    for (i = 0; i <= len; i++) {
-        if (i == len || p[i] == '\n') {
-            t->spans[k].p = p + start;
-            t->spans[k].len = i - start;
-            k++;
-            start = i + 1;
-        }
-    }
-    return (long)k;
-}
-
-/* Body lines are stored without CR: each gets CR LF back, as netmon saw them when reading. */
-static int rebuild_body(struct transcript *t, const char *p, size_t len, struct smtp_span *span)
-{
-    size_t need = len + 2, i, o = 0;
-
-    for (i = 0; i < len; i++)
-        need += p[i] == '\n';
-    if (need > t->buf_cap) {
-        char *nb = realloc(t->buf, need);
-        if (!nb)
-            return -1;
-        t->buf = nb;
-        t->buf_cap = need;
-    }
-    for (i = 0; i < len; i++) {
-        if (p[i] == '\n')
-            t->buf[o++] = '\r';
-        t->buf[o++] = p[i];
-    }
-    t->buf[o++] = '\r';
-    t->buf[o++] = '\n';
-    span->p = t->buf;
-    span->len = o;
-    return 0;
-}
-
-/* A run of data segments ("frame:ts_usec:bytes:dir;..."): one item per segment; only the first keeps the lines. */
-static void print_run(struct transcript *t, struct netmon_state *state, const struct netmon_item *first, const char *run)
-{
-    struct netmon_item item = *first;
-    const char *p = run;
-    int index = 0;
-
-    while (*p) {
-        char *end, dir;
-        unsigned long long frame, bytes;
-        long long ts;
-
-        frame = strtoull(p, &end, 10);
-        if (*end != ':')
-            break;
-        ts = strtoll(end + 1, &end, 10);
-        if (*end != ':')
-            break;
-        bytes = strtoull(end + 1, &end, 10);
-        if (*end != ':' || (end[1] != 'C' && end[1] != 'S') || end[2] != ';')
-            break;
-        dir = end[1];
-        p = end + 3;
-        item.frame = frame;
-        item.frames = NULL;
-        item.n_frames = 1;
-        item.ts_usec = ts;
-        item.bytes = bytes;
-        item.src = dir == 'C' ? t->client_addr : t->server_addr;
-        item.dst = dir == 'C' ? t->server_addr : t->client_addr;
-        if (index++ > 0)
-            item.n_lines = 0;
-        netmon_print(t->out, state, &item);
-    }
-}
-
-static int transcript_events(struct transcript *t)
-{
-    static const char sql[] = "SELECT seq, kind, dir, frame, frames, ts_usec, bytes, verb, code, text, lines, gap_len,"
-                              " run FROM events WHERE session_id = ?1 ORDER BY seq";
-    sqlite3_stmt *stmt;
-    struct netmon_state state;
-    uint64_t frames[MAX_FRAMES];
-    int rc, shown = 0;
-
-    memset(&state, 0, sizeof state);
-    if (prepare_id(t->r, sql, &stmt, t->id) < 0)
-        return -1;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct netmon_item item;
-        struct smtp_span one = {"", 0};
-        int64_t seq = sqlite3_column_int64(stmt, 0);
-        const char *kind_name = (const char *)sqlite3_column_text(stmt, 1);
-        const char *dir = (const char *)sqlite3_column_text(stmt, 2);
-        const char *text = (const char *)sqlite3_column_text(stmt, 9);
-        size_t text_len = (size_t)sqlite3_column_bytes(stmt, 9);
-        const char *lines = (const char *)sqlite3_column_text(stmt, 10);
-        size_t lines_len = (size_t)sqlite3_column_bytes(stmt, 10);
-        int kind = kind_name ? event_kind_parse(kind_name) : -1, print = 1, from_client = dir && dir[0] == 'C';
-
-        if (++shown > MAX_EVENTS_SHOWN) {
-            fprintf(t->out, "... (more events: see smtptrace show %lld)\n", (long long)t->id);
-            sqlite3_finalize(stmt);
-            return 0;
-        }
-        memset(&item, 0, sizeof item);
-        item.frame = (uint64_t)sqlite3_column_int64(stmt, 3);
-        item.n_frames = parse_frames((const char *)sqlite3_column_text(stmt, 4), frames, MAX_FRAMES);
-        if (item.n_frames > 1)
-            item.frames = frames;
-        else
-            item.n_frames = 1;
-        item.ts_usec = sqlite3_column_int64(stmt, 5);
-        item.src = from_client ? t->client_addr : t->server_addr;
-        item.dst = from_client ? t->server_addr : t->client_addr;
-        item.bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
-        item.verb = verb_parse((const char *)sqlite3_column_text(stmt, 7));
-        item.code = sqlite3_column_int(stmt, 8);
-        if (text) {
-            one.p = text;
-            one.len = text_len;
-        }
-        item.lines = &one;
-        item.n_lines = 1;
-        switch (kind) {
-        case SMTP_EV_COMMAND:
-            item.kind = NETMON_COMMAND;
-            break;
-        case SMTP_EV_AUTH_RESPONSE:
-            item.kind = NETMON_AUTH_RESPONSE;
-            break;
-        case SMTP_EV_BAD_REPLY:
-            item.kind = NETMON_BAD_REPLY;
-            break;
-        case SMTP_EV_REPLY: {
-            long n = lines ? split_lines(t, lines, lines_len) : 0;
-            if (n < 0)
-                goto nomem;
-            item.kind = NETMON_REPLY;
-            item.lines = n ? t->spans : NULL;
-            item.n_lines = (size_t)n;
-            break;
-        }
-        case SMTP_EV_BODY:
-            item.kind = NETMON_BODY;
-            one.p = "";
-            one.len = 0;
-            if (lines && rebuild_body(t, lines, lines_len, &one) < 0)
-                goto nomem;
-            break;
-        case SMTP_EV_BODY_END:
-            item.kind = NETMON_BODY;
-            one.p = ".";
-            one.len = 1;
-            print = item.bytes != 0;
-            break;
-        case SMTP_EV_BDAT_DATA:
-            item.kind = NETMON_BDAT_DATA;
-            break;
-        case SMTP_EV_TLS_DATA:
-            item.kind = NETMON_TLS;
-            break;
-        case SMTP_EV_GAP:
-            item.kind = NETMON_GAP;
-            item.bytes = (uint64_t)sqlite3_column_int64(stmt, 11);
-            break;
-        default:
-            print = 0;
-            break;
-        }
-        if (print && sqlite3_column_type(stmt, 12) == SQLITE_TEXT)
-            print_run(t, &state, &item, (const char *)sqlite3_column_text(stmt, 12));
-        else if (print)
-            netmon_print(t->out, &state, &item);
-        tfindings_upto(t, seq > 0 ? seq : 1);
-    }
-    if (finish(t->r, stmt, rc) < 0)
-        return -1;
-    tfindings_upto(t, 0);
-    return 0;
-nomem:
-    sqlite3_finalize(stmt);
-    fprintf(stderr, "smtptrace report: out of memory\n");
-    return -1;
-}
-
-/* Copies a memory stream's text into the page, escaped, inside <pre>. */
 static void put_pre(struct report *r, const char *text, size_t len, const char *cls)
 {
     fprintf(r->out, "<pre class=\"%s\">", cls);
@@ -1116,30 +773,23 @@ static void put_pre(struct report *r, const char *text, size_t len, const char *
 
 static int write_one_transcript(struct report *r, int64_t id, const char *client, const char *server)
 {
-    struct transcript t;
     char *text = NULL, errbuf[512];
     size_t len = 0;
     int rc = 0;
+    FILE *out = open_memstream(&text, &len);
 
-    memset(&t, 0, sizeof t);
-    t.r = r;
-    t.id = id;
-    snprintf(t.client_addr, sizeof t.client_addr, "%s", client ? client : "?");
-    snprintf(t.server_addr, sizeof t.server_addr, "%s", server ? server : "?");
-
-    t.out = open_memstream(&text, &len);
-    if (!t.out) {
+    if (!out) {
         fprintf(stderr, "smtptrace report: out of memory\n");
         return -1;
     }
-    if (ladder_print_db(t.out, r->db, r->path, id, errbuf, sizeof errbuf) < 0) {
-        fclose(t.out);
+    if (ladder_print_db(out, r->db, r->path, id, errbuf, sizeof errbuf) < 0) {
+        fclose(out);
         free(text);
         fprintf(stderr, "smtptrace report: %s\n", errbuf);
         r->failed = 1;
         return -1;
     }
-    if (fclose(t.out) != 0) {
+    if (fclose(out) != 0) {
         free(text);
         fprintf(stderr, "smtptrace report: out of memory\n");
         return -1;
@@ -1150,14 +800,15 @@ static int write_one_transcript(struct report *r, int64_t id, const char *client
     text = NULL;
     len = 0;
 
-    t.out = open_memstream(&text, &len);
-    if (!t.out) {
+    /* The same text as `smtptrace show N`: one implementation, in cmd_show.c. */
+    out = open_memstream(&text, &len);
+    if (!out) {
         fprintf(stderr, "smtptrace report: out of memory\n");
         return -1;
     }
-    if (load_tfindings(&t) < 0 || transcript_events(&t) < 0)
+    if (show_transcript(out, r->db, r->path, id, client, server) < 0)
         rc = -1;
-    if (fclose(t.out) != 0 && rc == 0) {
+    if (fclose(out) != 0 && rc == 0) {
         fprintf(stderr, "smtptrace report: out of memory\n");
         rc = -1;
     }
@@ -1166,9 +817,6 @@ static int write_one_transcript(struct report *r, int64_t id, const char *client
         put_pre(r, text, len, "transcript");
     }
     free(text);
-    free_tfindings(&t);
-    free(t.spans);
-    free(t.buf);
     return rc;
 }
 

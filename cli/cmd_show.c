@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/ladder.h"
+#include "cli/show.h"
 #include "dissect/netmon.h"
 #include "dissect/smtp_parser.h"
 #include "store/query.h"
@@ -413,6 +414,26 @@ nomem:
     sqlite3_finalize(stmt);
     fprintf(stderr, "smtptrace show: out of memory\n");
     return -1;
+}
+
+int show_transcript(FILE *out, sqlite3 *db, const char *db_path, int64_t session_id, const char *client_addr,
+                    const char *server_addr)
+{
+    struct show sh;
+    int rc;
+
+    memset(&sh, 0, sizeof sh);
+    sh.db = db;
+    sh.path = db_path;
+    sh.out = out;
+    sh.id = session_id;
+    snprintf(sh.client_addr, sizeof sh.client_addr, "%s", client_addr ? client_addr : "?");
+    snprintf(sh.server_addr, sizeof sh.server_addr, "%s", server_addr ? server_addr : "?");
+    rc = load_findings(&sh) < 0 || print_events(&sh) < 0 || sh.write_failed ? -1 : 0;
+    free_findings(&sh);
+    free(sh.spans);
+    free(sh.buf);
+    return rc;
 }
 
 /* Text column, escaped; "-" when NULL or empty. */
