@@ -92,6 +92,13 @@ enum pcap_next_status pcap_source_next(struct pcap_source *src, struct pcap_fram
     return PCAP_SOURCE_ERROR;
 }
 
+int64_t pcap_source_offset(const struct pcap_source *src)
+{
+    FILE *f = pcap_file(src->handle);
+
+    return f ? (int64_t)ftello(f) : -1;
+}
+
 int pcap_source_datalink(const struct pcap_source *src)
 {
     return pcap_datalink(src->handle);

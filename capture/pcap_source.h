@@ -30,6 +30,9 @@ enum pcap_next_status pcap_source_next(struct pcap_source *src, struct pcap_fram
 /* Microseconds since the epoch from libpcap's (sec, usec-or-nsec), saturated instead of overflowing. */
 int64_t pcap_source_timestamp_usec(int64_t sec, int64_t frac, int nano);
 
+/* Bytes of the file consumed so far (for progress), or -1 when not known (a pipe). */
+int64_t pcap_source_offset(const struct pcap_source *src);
+
 int pcap_source_datalink(const struct pcap_source *src);
 /* libpcap's name for the link type ("EN10MB"), or "DLT n". */
 const char *pcap_source_datalink_name(const struct pcap_source *src);

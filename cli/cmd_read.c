@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,26 @@
 #include "store/store.h"
 
 static volatile sig_atomic_t stop_requested;
+
+static void read_usage(FILE *out)
+{
+    fputs("usage: smtptrace read [options] FILE...   analyze capture files (pcap, pcapng, - for stdin)\n"
+          "options:\n"
+          "  --netmon          print every SMTP frame the way Network Monitor did\n"
+          "  -f EXPR           BPF filter applied while reading (as tcpdump)\n"
+          "  --port LIST       TCP ports that carry SMTP (default 25,587,2525); other ports are\n"
+          "                    taken when their first bytes are SMTP or nDPI says so (--no-detect: ports only)\n"
+          "  -d PATH           session database (default ./smtptrace.db); --no-db for none\n"
+          "  --force           read again a capture already in the database\n"
+          "  --format FMT      text (default) or jsonl: one JSON object per session on stdout; --events adds events\n"
+          "  --color WHEN      findings in colour: auto (default: when stdout is a terminal and NO_COLOR is unset),\n"
+          "                    always or never\n"
+          "  -q                no warnings about damaged packets, no progress\n"
+          "progress (bytes, rate, time left) goes to stderr when it is a terminal and stdout is not.\n"
+          "exit status: 0 all read, 1 an input was damaged (what came before is kept),\n"
+          "             2 an input or the database could not be used, 64 usage, 70 out of memory, 130 interrupted\n",
+          out);
+}
 
 /* Only sets a flag: the loop notices it between frames (no SA_RESTART needed for file reads). */
 static void on_stop_signal(int sig)
@@ -30,6 +52,7 @@ struct read_options {
     int netmon;
     int quiet;
     int jsonl, json_events; /* --format jsonl [--events] */
+    int color;              /* 1 always, 0 never, -1 auto */
     struct pipeline_config config;
 };
 
@@ -57,6 +80,27 @@ static void hash_join(struct hash_job *job)
     }
 }
 
+static int64_t now_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* "capture.pcap: 45% 480.1/1062.6 MB, 352 MB/s, 2 s left" on stderr, rewritten in place. */
+static void show_progress(const char *path, int64_t done, uint64_t total, int64_t started)
+{
+    double secs = (double)(now_usec() - started) / 1e6, rate = secs > 0 ? (double)done / secs : 0;
+
+    if (total > 0 && done >= 0)
+        fprintf(stderr, "\r%s: %3d%% %.1f/%.1f MB, %.0f MB/s, %.0f s left \033[K", path,
+                (int)(100.0 * (double)done / (double)total), (double)done / 1e6, (double)total / 1e6, rate / 1e6,
+                rate > 0 ? (double)(total - (uint64_t)done) / rate : 0.0);
+    else
+        fprintf(stderr, "\r%s: %.1f MB, %.0f MB/s \033[K", path, (double)done / 1e6, rate / 1e6);
+}
+
 static int read_one(const char *path, const struct read_options *opt, struct output_sinks *sinks, int *status)
 {
     char errbuf[512];
@@ -67,6 +111,10 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     uint64_t captured_bytes = 0, file_size = 0;
     struct hash_job hash;
     char sha[65] = "";
+    /* A progress line on the terminal, unless the terminal is also where session lines scroll by. */
+    int progress = !opt->quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO);
+    int64_t started = now_usec(), last_progress = started;
+    struct stat file_stat;
     struct pcap_frame frame;
     uint64_t frame_no = 0;
     int dlt, rc = 0;
@@ -82,17 +130,16 @@ static int read_one(const char *path, const struct read_options *opt, struct out
         return 0;
     }
     dlt = pcap_source_datalink(src);
+    if (strcmp(path, "-") != 0 && stat(path, &file_stat) == 0 && S_ISREG(file_stat.st_mode))
+        file_size = (uint64_t)file_stat.st_size;
     if (sinks->store) {
         int rc_begin;
-        struct stat sb;
 
         /*
          * A file read before is recognised by its content, whatever its name (stdin is not hashed).
          * Only a file the size of a stored capture can be one: then it is hashed first, to skip it;
          * otherwise the hash is computed on the other core while the file is analyzed.
          */
-        if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
-            file_size = (uint64_t)sb.st_size;
         if (file_size && store_capture_drop_unfinished(sinks->store, path, file_size, errbuf, sizeof errbuf) < 0) {
             fprintf(stderr, "smtptrace: %s\n", errbuf);
             pcap_source_close(src);
@@ -142,6 +189,12 @@ static int read_one(const char *path, const struct read_options *opt, struct out
         frame_no++;
         if (frame_no == 1)
             first_ts = frame.ts_usec;
+        /* Progress now and then (a clock read per 4096 frames), only for a person watching. */
+        if (progress && (frame_no & 4095) == 0 && now_usec() - last_progress >= (last_progress == started ? 200000 : 500000)) {
+            int64_t at = pcap_source_offset(src);
+            show_progress(path, at >= 0 ? at : (int64_t)captured_bytes, file_size, started);
+            last_progress = now_usec();
+        }
         last_ts = frame.ts_usec;
         captured_bytes += frame.caplen;
         if (pipeline_frame(pl, dlt, frame.data, frame.caplen, frame_no, frame.ts_usec) < 0) {
@@ -157,6 +210,8 @@ static int read_one(const char *path, const struct read_options *opt, struct out
             break;
         }
     }
+    if (progress && last_progress != started)
+        fputs("\r\033[K", stderr);
     if (rc == 0 && !stop_requested && st == PCAP_SOURCE_ERROR) {
         fprintf(stderr, "smtptrace: %s: frame %llu: %s; analysis kept up to there\n", path,
                 (unsigned long long)(frame_no + 1), errbuf);
@@ -221,8 +276,26 @@ int cmd_read(int argc, char **argv)
     memset(&opt, 0, sizeof opt);
     pipeline_config_default(&opt.config);
     opt.db_path = "smtptrace.db";
+    opt.color = -1;
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--netmon") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            read_usage(stdout);
+            return EXIT_ALL_READ;
+        } else if (strcmp(argv[i], "--color") == 0 && i + 1 < argc) {
+            i++;
+            if (strcmp(argv[i], "always") == 0)
+                opt.color = 1;
+            else if (strcmp(argv[i], "never") == 0)
+                opt.color = 0;
+            else if (strcmp(argv[i], "auto") == 0)
+                opt.color = -1;
+            else {
+                fprintf(stderr, "smtptrace read: --color takes auto, always or never\n");
+                return EXIT_USAGE;
+            }
+        } else if (strncmp(argv[i], "--color=", 8) == 0) {
+            opt.color = strcmp(argv[i] + 8, "always") == 0 ? 1 : strcmp(argv[i] + 8, "never") == 0 ? 0 : -1;
+        } else if (strcmp(argv[i], "--netmon") == 0) {
             opt.netmon = 1;
         } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             i++;
@@ -252,7 +325,7 @@ int cmd_read(int argc, char **argv)
                 return EXIT_USAGE;
             }
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "smtptrace read: unknown option '%s' (see smtptrace --help)\n", argv[i]);
+            fprintf(stderr, "smtptrace read: unknown option '%s' (see smtptrace help read)\n", argv[i]);
             return EXIT_USAGE;
         } else {
             n_files++;
@@ -278,6 +351,8 @@ int cmd_read(int argc, char **argv)
     }
     /* With JSON lines, standard output holds JSON only: no summaries, no totals. */
     text_output_init(&to, stdout, opt.netmon, !opt.netmon && !opt.jsonl);
+    /* Colour as ls and grep do: a terminal, unless NO_COLOR (no-color.org) or --color says otherwise. */
+    to.color = opt.color == 1 || (opt.color == -1 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
     memset(&sinks, 0, sizeof sinks);
     sinks.text = &to;
     if (opt.jsonl && !(sinks.json = json_output_new(stdout, opt.json_events))) {
@@ -303,7 +378,7 @@ int cmd_read(int argc, char **argv)
     }
     for (i = 1; i < argc && !stop_requested; i++) {
         if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "-d") == 0 ||
-            strcmp(argv[i], "--format") == 0) {
+            strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "--color") == 0) {
             i++;
             continue;
         }

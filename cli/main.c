@@ -17,20 +17,31 @@ static void usage(FILE *out)
           "       smtptrace query [-d DB] REPORT      sessions, findings, servers, messages, sql \"SELECT ...\"\n"
           "       smtptrace show [-d DB] [--ladder] SESSION   one stored session: transcript or ladder\n"
           "       smtptrace report [-d DB] -o FILE.html  a self-contained HTML report of the database\n"
-          "       smtptrace --version\n"
-          "read options:\n"
-          "  --netmon          print every SMTP frame the way Network Monitor did\n"
-          "  -f EXPR           BPF filter applied while reading (as tcpdump)\n"
-          "  --port LIST       TCP ports that carry SMTP (default 25,587,2525); other ports are\n"
-          "                    taken when their first bytes are SMTP (--no-detect: ports only)\n"
-          "  -d PATH           session database (default ./smtptrace.db); --no-db for none\n"
-          "  --force           read again a capture already in the database\n"
-          "  --format jsonl    one JSON object per session on stdout (Zeek smtp.log names); --events adds events\n"
-          "  -q                no warnings about damaged packets\n"
-          "see smtptrace(1), smtptrace live --help, smtptrace query --help\n"
-          "exit status: 0 all read, 1 an input was damaged (what came before is kept),\n"
-          "             2 an input could not be read, 64 usage, 70 out of memory, 130 interrupted\n",
+          "       smtptrace help COMMAND | --version\n"
+          "see smtptrace(1) and smtptrace help COMMAND\n",
           out);
+}
+
+/* `smtptrace help COMMAND`: the command's own --help. */
+static int help(const char *command)
+{
+    static char help_flag[] = "--help";
+    char *args[2];
+
+    args[0] = (char *)command;
+    args[1] = help_flag;
+    if (strcmp(command, "read") == 0)
+        return cmd_read(2, args);
+    if (strcmp(command, "live") == 0)
+        return cmd_live(2, args);
+    if (strcmp(command, "query") == 0)
+        return cmd_query(2, args);
+    if (strcmp(command, "show") == 0)
+        return cmd_show(2, args);
+    if (strcmp(command, "report") == 0)
+        return cmd_report(2, args);
+    fprintf(stderr, "smtptrace: no command '%s' (read, live, query, show, report)\n", command);
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -45,6 +56,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (strcmp(argv[1], "help") == 0 && argc > 2)
+        return help(argv[2]);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return EXIT_ALL_READ;

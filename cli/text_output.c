@@ -162,11 +162,15 @@ void text_output_closed(void *ctx, const struct session_summary *s, const struct
     if (s->gap_bytes)
         fprintf(to->out, " missing=%" PRIu64, s->gap_bytes);
     for (k = 0; k < FINDING_KIND_COUNT; k++) {
+        enum finding_severity sev = finding_default_severity((enum finding_kind)k);
+        const char *on = !to->color ? "" : sev == FINDING_ERROR ? "\033[31m" : sev == FINDING_WARNING ? "\033[33m" : "";
         if (!s->finding_counts[k])
             continue;
-        fprintf(to->out, "%s%s", any ? "," : " findings=", finding_kind_name((enum finding_kind)k));
+        fprintf(to->out, "%s%s%s", any ? "," : " findings=", on, finding_kind_name((enum finding_kind)k));
         if (s->finding_counts[k] > 1)
             fprintf(to->out, "x%u", (unsigned)s->finding_counts[k]);
+        if (on[0])
+            fputs("\033[0m", to->out);
         any = 1;
     }
     if (fputc('\n', to->out) == EOF)

@@ -12,6 +12,7 @@ struct text_output {
     FILE *out;
     int netmon;    /* print every frame's SMTP items */
     int summaries; /* print one line per finished session */
+    int color;     /* findings by severity in ANSI colour (error red, warning yellow) */
     struct netmon_state netmon_state;
     uint64_t sessions, messages;
     uint64_t findings_by_kind[FINDING_KIND_COUNT];

@@ -97,3 +97,30 @@ if grep -q -- '|----EHLO sub2\.---' "$out/ladder.txt" && grep -q -- '|<---501 In
 else
     echo "FAIL cli show-ladder: $(head -12 "$out/ladder.txt")"
 fi
+
+# help, colour and progress (issue 8).
+expect_line help-read '^usage: smtptrace read' "$bin" help read
+expect_line help-query '^usage: smtptrace query' "$bin" help query
+if "$bin" read --no-db --color always samples/04-ehlo-trailing-dot-501.pcap | grep -q "$(printf '\033')\[31mreply_5xx"; then
+    echo "PASS cli color-always"
+else echo "FAIL cli color-always: no red reply_5xx"; fi
+if "$bin" read --no-db samples/04-ehlo-trailing-dot-501.pcap | grep -q "$(printf '\033')"; then
+    echo "FAIL cli color-auto-pipe: escape codes in a pipe"
+else echo "PASS cli color-auto-pipe"; fi
+if command -v script >/dev/null; then
+    script -qc "NO_COLOR=1 $bin read --no-db --color auto samples/04-ehlo-trailing-dot-501.pcap" /dev/null > "$out/nocolor.txt" 2>&1
+    if grep -q "$(printf '\033')\[3" "$out/nocolor.txt"; then echo "FAIL cli no-color-env: colour on a terminal with NO_COLOR"
+    else echo "PASS cli no-color-env"; fi
+    script -qc "$bin read --no-db samples/04-ehlo-trailing-dot-501.pcap" /dev/null > "$out/tty.txt" 2>&1
+    if grep -q "$(printf '\033')\[33mfallback" "$out/tty.txt"; then echo "PASS cli color-on-terminal"
+    else echo "FAIL cli color-on-terminal: $(head -1 "$out/tty.txt")"; fi
+    python3 tests/tools/replicate.py samples/14-lowercase-python.pcap "$out/progress.pcap" 40000 > /dev/null
+    script -qc "$bin read --no-db $out/progress.pcap > /dev/null" /dev/null > "$out/progress.txt" 2>&1
+    if grep -q 'progress.pcap: .*% .* MB/s' "$out/progress.txt"; then echo "PASS cli progress-on-terminal"
+    else echo "FAIL cli progress-on-terminal: $(tr '\r' '\n' < "$out/progress.txt" | tail -2)"; fi
+    "$bin" read --no-db "$out/progress.pcap" > /dev/null 2> "$out/noprogress.txt"
+    if [ -s "$out/noprogress.txt" ]; then echo "FAIL cli no-progress-in-pipe: $(head -c 200 "$out/noprogress.txt")"
+    else echo "PASS cli no-progress-in-pipe"; fi
+else
+    echo "SKIP cli terminal tests: no script(1)"
+fi
