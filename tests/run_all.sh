@@ -23,6 +23,7 @@ run_suite "damaged samples (ASan+UBSan)" python3 tests/damage.py build-asan/smtp
 run_suite "tshark cross-check" python3 tests/crosscheck_tshark.py ./smtptrace
 run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
 run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
+run_suite "database content of the samples (csv)" sh tests/dbgolden.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
 run_suite "database (ASan+UBSan)" sh tests/store.sh build-asan/smtptrace
 run_suite "durability and secrets" sh tests/durability.sh ./smtptrace

@@ -6,3 +6,4 @@ grep -v '^#' tests/golden/LIST | grep -v '^$' | while read -r name want capture 
     ./smtptrace read --netmon "$capture" $opts > "tests/golden/$name.txt" 2>/dev/null
     echo "updated $name"
 done
+sh tests/dbgolden.sh ./smtptrace --update > /dev/null && echo "updated tests/golden/db/*.csv"
