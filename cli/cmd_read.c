@@ -180,6 +180,7 @@ static int read_one(const char *path, const struct read_options *opt, struct out
     config.session_id_base = sinks->sessions_numbered; /* numbering goes on across files */
     pl = pipeline_new(&config, output_sinks_sink(), sinks);
     if (!pl) {
+        hash_join(&hash);
         pcap_source_close(src);
         fprintf(stderr, "smtptrace: out of memory\n");
         *status = EXIT_NO_MEMORY;

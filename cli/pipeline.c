@@ -1,4 +1,4 @@
-/* pipeline.c: decodes frames, tracks TCP flows on SMTP ports and feeds their bytes to SMTP sessions. */
+/* pipeline.c: decodes frames, tracks TCP flows, decides which carry SMTP and feeds their bytes to SMTP sessions. */
 #include "cli/pipeline.h"
 
 #include <ctype.h>
@@ -36,7 +36,7 @@ struct conv_verdict {
 /*
  * Packets nDPI sees of a conversation already known to be plain SMTP (by port or first bytes): the
  * handshake and the greeting are enough for its name and sub-protocol; the rest would only cost
- * (issue 4 allows detection 15 % of the pipeline).
+ * (detection is to cost at most 15 % of the pipeline).
  */
 #define SMTP_CLASSIFY_PACKETS 4
 
