@@ -361,7 +361,7 @@ static const char *helo_argument_problem(struct smtp_span arg)
 }
 
 /* KB Q254560: "220 host software ... date-time". */
-static void parse_banner(struct session *s, struct smtp_span line)
+static void parse_banner(struct session *s, struct smtp_span line, size_t enhanced_len)
 {
     static const char *const days[] = {"Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"};
     struct smtp_span rest = line, host, software;
@@ -374,6 +374,8 @@ static void parse_banner(struct session *s, struct smtp_span line)
     } else {
         rest.len = 0;
     }
+    if (enhanced_len)
+        (void)next_token(&rest); /* "220 2.0.0 host ...": the RFC 3463 code is not the host */
     host = next_token(&rest);
     copy_text(s->sum.banner_host, sizeof s->sum.banner_host, host.p, host.len);
     rest = span_trim(rest);
@@ -789,7 +791,9 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         s->sum.banner_code = code;
         if (ev->n_lines > 0) {
             copy_text(s->sum.banner, sizeof s->sum.banner, ev->lines[0].p, ev->lines[0].len);
-            parse_banner(s, ev->lines[0]);
+            /* Only a 220 greeting names the host (RFC 5321 4.3.1); a 421/554 one is an excuse. */
+            if (code == 220)
+                parse_banner(s, ev->lines[0], ev->enhanced.len);
         }
         for (i = 0; i < ev->n_lines; i++)
             if (span_find_ci(ev->lines[i], "ESMTP"))
