@@ -102,9 +102,10 @@ void text_output_message(void *ctx, const struct session_summary *s, const struc
 {
     struct text_output *to = ctx;
 
+    /* Totals count what the session lines count: messages whose body was sent (at close). */
+    (void)to;
     (void)s;
-    if (m->transport[0])
-        to->messages++;
+    (void)m;
 }
 
 static void format_time(int64_t ts_usec, char *buf, size_t len)
@@ -126,6 +127,7 @@ void text_output_closed(void *ctx, const struct session_summary *s, const struct
     (void)caps;
     (void)n_caps;
     to->sessions++;
+    to->messages += s->messages;
     if (!to->summaries)
         return;
     format_time(s->start_ts_usec, when, sizeof when);
@@ -168,7 +170,7 @@ void text_output_closed(void *ctx, const struct session_summary *s, const struct
             continue;
         fprintf(to->out, "%s%s%s", any ? "," : " findings=", on, finding_kind_name((enum finding_kind)k));
         if (s->finding_counts[k] > 1)
-            fprintf(to->out, "x%u", (unsigned)s->finding_counts[k]);
+            fprintf(to->out, ":%u", (unsigned)s->finding_counts[k]);
         if (on[0])
             fputs("\033[0m", to->out);
         any = 1;

@@ -43,7 +43,7 @@ struct session {
     uint64_t size_flagged_msg; /* message seq already flagged size_exceeded */
     /* First command sent while another awaited its reply, and what was advertised then. */
     uint64_t pipelined_seq, pipelined_frame;
-    int pipelined_ext_known;
+    int pipelined_ext_known, pipelined_after_greeting;
     unsigned pipelined_ext;
 
     struct pending *pending; /* ring buffer */
@@ -79,6 +79,8 @@ struct session {
     /* Current mail transaction */
     int in_message;
     int body_started;
+    uint64_t body_wire_bytes; /* BODY bytes of the current message, for a body that never ended */
+    int body_counted;          /* the current message was counted in sum.messages */
     struct session_message msg;
     struct session_recipient *rcpts;
     size_t rcpts_cap;
@@ -250,6 +252,19 @@ static int pending_push(struct session *s, const struct pending *p)
     return 0;
 }
 
+/* An EHLO or HELO still waiting for its reply. */
+static int greeting_pending(const struct session *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->pending_len; i++) {
+        const struct pending *p = &s->pending[(s->pending_head + i) % s->pending_cap];
+        if (p->what == PENDING_COMMAND && (p->verb == SMTP_VERB_EHLO || p->verb == SMTP_VERB_HELO))
+            return 1;
+    }
+    return 0;
+}
+
 static struct pending *pending_front(struct session *s)
 {
     return s->pending_len ? &s->pending[s->pending_head] : NULL;
@@ -269,11 +284,16 @@ static void message_end(struct session *s)
 {
     if (!s->in_message)
         return;
+    /* A body cut short (the client closed mid-DATA): what was sent, as sent. */
+    if (s->body_started && s->msg.body_bytes == 0 && strcmp(s->msg.transport, "DATA") == 0)
+        s->msg.body_bytes = s->body_wire_bytes;
     s->msg.recipients = s->rcpts;
     if (s->sink.message)
         s->sink.message(s->sink_ctx, &s->sum, &s->msg);
     s->in_message = 0;
     s->body_started = 0;
+    s->body_wire_bytes = 0;
+    s->body_counted = 0;
 }
 
 static void message_begin(struct session *s, struct smtp_span args, uint64_t frame)
@@ -589,12 +609,17 @@ static void on_command(struct session *s, struct session_event *sev, const struc
 
     if (!s->greeting_seen && !s->replies_seen && pipelined == 0) {
         /* Talking before the greeting is not pipelining; nothing to judge against yet. */
-    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN && !s->pipelined_seq) {
+    } else if (pipelined && ev->verb != SMTP_VERB_UNKNOWN) {
         /* Judged at the end: a reply lost from the capture looks like pipelining until the gap shows. */
-        s->pipelined_seq = sev->seq;
-        s->pipelined_frame = sev->frame;
-        s->pipelined_ext_known = s->ext_known;
-        s->pipelined_ext = s->ext;
+        if (!s->pipelined_seq) {
+            s->pipelined_seq = sev->seq;
+            s->pipelined_frame = sev->frame;
+            s->pipelined_ext_known = s->ext_known;
+            s->pipelined_ext = s->ext;
+        }
+        /* RFC 2920 3.1: EHLO ends a group; a command sent before its reply cannot know PIPELINING. */
+        if (greeting_pending(s))
+            s->pipelined_after_greeting = 1;
     }
 
     switch (ev->verb) {
@@ -754,6 +779,14 @@ static void on_auth_response(struct session *s, struct session_event *sev, const
     deliver_event(s, sev);
 }
 
+/* The line that says how a reply ended: its last (Exim: "250- 36 byte chunk" then "250 OK id=..."). */
+static struct smtp_span last_line(const struct session_event *ev)
+{
+    struct smtp_span none = {"", 0};
+
+    return ev->n_lines ? ev->lines[ev->n_lines - 1] : none;
+}
+
 static const char *verb_label(enum smtp_verb verb, enum pending_what what)
 {
     if (what == PENDING_DATA_END)
@@ -798,7 +831,8 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         for (i = 0; i < ev->n_lines; i++)
             if (span_find_ci(ev->lines[i], "ESMTP"))
                 s->sum.banner_esmtp = 1;
-    } else if (!have_cmd) {
+    } else if (!have_cmd && code != 421) {
+        /* RFC 5321 3.8: a server may say 421 at any time before it closes; that answers nothing. */
         snprintf(s->detail_buf, sizeof s->detail_buf, "reply %d with no command waiting for it", code);
         emit_finding(s, FINDING_UNMATCHED_REPLY, "", sev->frame, sev->seq, s->detail_buf);
     }
@@ -818,8 +852,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
 
     if (cur.what == PENDING_DATA_END) {
         s->msg.result_code = code;
-        copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
-                  ev->n_lines ? ev->lines[0].len : 0);
+        copy_text(s->msg.result_text, sizeof s->msg.result_text, last_line(sev).p, last_line(sev).len);
         if (code == 552)
             size_exceeded(s, sev->frame, sev->seq, "552: the message exceeded the server's storage allocation");
         message_end(s);
@@ -857,8 +890,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         if (code >= 300)
             s->msg.result_code = code;
         if (code >= 300)
-            copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
-                      ev->n_lines ? ev->lines[0].len : 0);
+            copy_text(s->msg.result_text, sizeof s->msg.result_text, last_line(sev).p, last_line(sev).len);
         if (code == 552)
             size_exceeded(s, sev->frame, sev->seq, "552 to MAIL: the message is over the server's size limit");
         break;
@@ -874,13 +906,27 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
         break;
     case SMTP_VERB_DATA:
         if (code != 354) {
+            struct pending *next = pending_front(s);
             /* No body follows a refused DATA: what the client sends next are commands. */
             if (smtp_parser_client_mode(s->parser) == SMTP_MODE_DATA && !s->body_started)
                 smtp_parser_set_client_mode(s->parser, SMTP_MODE_COMMAND);
+            /* The client sent its body without waiting for 354 and the server refused DATA: the
+             * server read no message, so there is none and its end waits for no reply. */
+            if (s->body_started && s->in_message) {
+                if (next && next->what == PENDING_DATA_END)
+                    pending_pop(s);
+                if (s->body_counted && s->sum.messages > 0)
+                    s->sum.messages--;
+                s->body_counted = 0;
+                s->body_started = 0;
+                s->body_wire_bytes = 0;
+                s->msg.body_bytes = 0;
+                s->msg.subject[0] = s->msg.header_from[0] = s->msg.header_to[0] = '\0';
+                s->msg.message_id[0] = s->msg.header_date[0] = '\0';
+            }
             if (s->in_message && code >= 400) {
                 s->msg.result_code = code;
-                copy_text(s->msg.result_text, sizeof s->msg.result_text,
-                          ev->n_lines ? ev->lines[0].p : "", ev->n_lines ? ev->lines[0].len : 0);
+                copy_text(s->msg.result_text, sizeof s->msg.result_text, last_line(sev).p, last_line(sev).len);
             }
         }
         break;
@@ -896,8 +942,7 @@ static void on_reply(struct session *s, struct session_event *sev, const struct 
             /* 500/502: BDAT itself is unknown; the envelope stands and DATA may follow. */
             int verb_unknown = code == 500 || code == 502;
             s->msg.result_code = code;
-            copy_text(s->msg.result_text, sizeof s->msg.result_text, ev->n_lines ? ev->lines[0].p : "",
-                      ev->n_lines ? ev->lines[0].len : 0);
+            copy_text(s->msg.result_text, sizeof s->msg.result_text, last_line(sev).p, last_line(sev).len);
             if (code == 552)
                 size_exceeded(s, sev->frame, sev->seq, "552: the message exceeded the server's storage allocation");
             if (cur.bdat_last && !verb_unknown) {
@@ -989,6 +1034,7 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         return;
     case SMTP_EV_BODY:
         s->body_started = 1;
+        s->body_wire_bytes += ev->bytes;
         deliver_event(s, &sev);
         return;
     case SMTP_EV_BODY_END: {
@@ -1005,8 +1051,14 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
                   ev->headers.message_id.len);
         copy_text(s->msg.header_date, sizeof s->msg.header_date, ev->headers.date.p, ev->headers.date.len);
         s->sum.messages++;
+        s->body_counted = 1;
         if (ev->body_8bit)
             mismatch(s, EXT_8BITMIME, "8BITMIME", sev.frame, sev.seq, "8-bit bytes in the DATA body");
+        if (ev->body_long_lines) {
+            snprintf(s->detail_buf, sizeof s->detail_buf,
+                     "%" PRIu64 " message line(s) over RFC 5321 4.5.3.1.6's 1000 bytes", ev->body_long_lines);
+            emit_finding(s, FINDING_LINE_TOO_LONG, "", sev.frame, sev.seq, s->detail_buf);
+        }
         if ((s->ext & EXT_SIZE) && s->ext_size_limit > 0 && ev->body_bytes > s->ext_size_limit) {
             snprintf(s->detail_buf, sizeof s->detail_buf,
                      "body of %" PRIu64 " bytes is over the advertised SIZE %" PRIu64, ev->body_bytes,
@@ -1199,8 +1251,8 @@ void session_end(struct session *s, enum session_end how, uint64_t frame, int64_
         return;
     }
     smtp_parser_finish(s->parser, frame, ts_usec);
-    if (s->pipelined_seq && !s->had_gap && s->pipelined_ext_known &&
-        !(s->pipelined_ext & EXT_PIPELINING) && !(s->mismatch_reported & EXT_PIPELINING)) {
+    if (s->pipelined_seq && !s->had_gap && !(s->mismatch_reported & EXT_PIPELINING) &&
+        (s->pipelined_after_greeting || (s->pipelined_ext_known && !(s->pipelined_ext & EXT_PIPELINING)))) {
         s->mismatch_reported |= EXT_PIPELINING;
         emit_finding(s, FINDING_CAPABILITY_MISMATCH, "PIPELINING", s->pipelined_frame, s->pipelined_seq,
                      "a command sent before the reply to the previous one, but the server did not "

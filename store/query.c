@@ -84,8 +84,9 @@ static const char sql_servers[] =
 static const char sql_messages[] =
     "SELECT m.id AS id, m.session_id AS session, m.mail_from AS mail_from,"
     " m.recipients_seen AS rcpt_count,"
+    /* Every recipient kept (at most session_limits.max_recipients); rcpt_count says how many were sent. */
     " (SELECT group_concat(address, ', ') FROM (SELECT r.address FROM recipients r WHERE r.message_id = m.id"
-    "   ORDER BY r.seq LIMIT 3)) AS recipients,"
+    "   ORDER BY r.seq)) AS recipients,"
     " m.transport AS transport, m.body_bytes AS body_bytes, m.subject AS subject, m.result_code AS result_code"
     " FROM messages m JOIN sessions s ON s.id = m.session_id WHERE " SESSION_FILTER " ORDER BY m.id";
 

@@ -22,6 +22,8 @@ run_suite "malformed corpus (ASan+UBSan)" sh tests/malformed.sh build-asan/smtpt
 run_suite "damaged samples (ASan+UBSan)" python3 tests/damage.py build-asan/smtptrace
 run_suite "tshark cross-check" python3 tests/crosscheck_tshark.py ./smtptrace
 run_suite "shared real corpus" python3 tests/corpus_real.py ./smtptrace
+run_suite "real Postfix/Exim/OpenSMTPD regressions" sh tests/mta.sh ./smtptrace
+run_suite "real Postfix/Exim/OpenSMTPD regressions (ASan+UBSan)" sh tests/mta.sh build-asan/smtptrace
 run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database content of the samples (csv)" sh tests/dbgolden.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
