@@ -21,7 +21,7 @@ DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev li
 # What the tests use besides: peers to compare with, real mail software, a browser for the report.
 DEB_TEST_PKGS := tshark tcpdump python3-aiosmtpd chromium
 
-PHONY_EXTRA := test-deps install-packages
+PHONY_EXTRA := build-deps install-packages
 .PHONY: $(PHONY_EXTRA) all deps run test unit asan fuzz fuzz-build bench install clean samples golden-update
 all: smtptrace
 
@@ -37,11 +37,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 # Installs the Debian packages that are missing; as non-root prints the apt-get line and fails.
+# deps: everything to build and test; build-deps: what `make run` needs.
 deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS)"
-
-test-deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS) $(DEB_TEST_PKGS)"
+
+build-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PKGS)"
 
 install-packages:
 	@missing=""; for p in $(PACKAGES); do \
@@ -55,7 +56,7 @@ install-packages:
 	  echo "missing packages; run as root: apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
-run: deps
+run: build-deps
 	@$(MAKE) --no-print-directory smtptrace
 	@rm -f samples.db samples.db-wal samples.db-shm
 	./smtptrace read -d samples.db samples/*.pcap*
@@ -65,7 +66,7 @@ run: deps
 
 unit: $(UNIT_BIN)
 
-test: test-deps
+test: deps
 	@$(MAKE) --no-print-directory smtptrace unit
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz-build
