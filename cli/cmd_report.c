@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/db_column.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/ladder.h"
@@ -51,20 +52,6 @@ static int prepare(struct report *r, const char *sql, sqlite3_stmt **stmt)
         return db_error(r);
     }
     return 0;
-}
-
-static char *dup_col(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *p = sqlite3_column_text(stmt, col);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
-    char *q = malloc(n + 1);
-
-    if (!q)
-        return NULL;
-    if (p && n)
-        memcpy(q, p, n);
-    q[p ? n : 0] = '\0';
-    return q;
 }
 
 /* Ends a statement's loop: 0 when it ran to SQLITE_DONE, else reports the error. Finalizes. */
@@ -876,7 +863,7 @@ static int write_sessions(struct report *r)
     n = 0;
     while (n < MAX_TRANSCRIPTS && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         long long id = (long long)sqlite3_column_int64(stmt, 0);
-        char *client = dup_col(stmt, 2), *server = dup_col(stmt, 3);
+        char *client = db_column_dup(stmt, 2), *server = db_column_dup(stmt, 3);
         n++;
         if (!client || !server) {
             free(client);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/db_column.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/ladder.h"
@@ -39,20 +40,6 @@ struct show {
 static void show_usage(FILE *out)
 {
     fputs("usage: smtptrace show [-d DB] [--ladder] SESSION_ID   (default database ./" DEFAULT_DB ")\n", out);
-}
-
-static char *dup_col(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *p = sqlite3_column_text(stmt, col);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
-    char *q = malloc(n + 1);
-
-    if (!q)
-        return NULL;
-    if (p && n)
-        memcpy(q, p, n);
-    q[p ? n : 0] = '\0';
-    return q;
 }
 
 static void free_findings(struct show *sh)
@@ -109,10 +96,10 @@ static int load_findings(struct show *sh)
         f = &sh->findings[sh->n_findings];
         memset(f, 0, sizeof *f);
         sh->n_findings++;
-        f->kind = dup_col(stmt, 0);
-        f->extension = dup_col(stmt, 1);
-        f->severity = dup_col(stmt, 2);
-        f->detail = dup_col(stmt, 3);
+        f->kind = db_column_dup(stmt, 0);
+        f->extension = db_column_dup(stmt, 1);
+        f->severity = db_column_dup(stmt, 2);
+        f->detail = db_column_dup(stmt, 3);
         f->event_seq = sqlite3_column_int64(stmt, 4);
         if (!f->kind || !f->extension || !f->severity || !f->detail)
             goto nomem;

@@ -1,4 +1,5 @@
 /* ladder.c: draws one stored session as an ASCII ladder diagram (client left, server right), from the database. */
+#include "cli/db_column.h"
 #include "cli/ladder.h"
 
 #include <inttypes.h>
@@ -317,20 +318,6 @@ static void group_add(struct ladder *l, enum group_kind kind, int from_client, i
         group_frame(g, frame, ts, bytes, from_client);
 }
 
-static char *dup_col(sqlite3_stmt *stmt, int col)
-{
-    const unsigned char *p = sqlite3_column_text(stmt, col);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, col);
-    char *q = malloc(n + 1);
-
-    if (!q)
-        return NULL;
-    if (p && n)
-        memcpy(q, p, n);
-    q[p ? n : 0] = '\0';
-    return q;
-}
-
 static int load_findings(struct ladder *l)
 {
     sqlite3_stmt *stmt = NULL;
@@ -359,10 +346,10 @@ static int load_findings(struct ladder *l)
             cap = ncap;
         }
         f = &l->findings[l->n_findings++];
-        f->kind = dup_col(stmt, 0);
-        f->extension = dup_col(stmt, 1);
-        f->severity = dup_col(stmt, 2);
-        f->detail = dup_col(stmt, 3);
+        f->kind = db_column_dup(stmt, 0);
+        f->extension = db_column_dup(stmt, 1);
+        f->severity = db_column_dup(stmt, 2);
+        f->detail = db_column_dup(stmt, 3);
         f->event_seq = sqlite3_column_int64(stmt, 4);
         if (!f->kind || !f->extension || !f->severity || !f->detail) {
             sqlite3_finalize(stmt);
