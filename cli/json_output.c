@@ -646,6 +646,7 @@ static void on_closed(void *ctx, const struct session_summary *sum, const struct
     jb_kuint(b, "client_bytes", sum->client_bytes);
     jb_kuint(b, "server_bytes", sum->server_bytes);
     jb_kuint(b, "gap_bytes", sum->gap_bytes);
+    jb_kbool(b, "pipelining", sum->pipelining);
     jb_puts(b, ",\"capabilities\":[");
     for (i = 0; i < n_caps; i++) {
         jb_puts(b, i ? ",{\"keyword\":" : "{\"keyword\":");

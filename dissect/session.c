@@ -1251,7 +1251,10 @@ void session_end(struct session *s, enum session_end how, uint64_t frame, int64_
         return;
     }
     smtp_parser_finish(s->parser, frame, ts_usec);
-    if (s->pipelined_seq && !s->had_gap && !(s->mismatch_reported & EXT_PIPELINING) &&
+    /* Not judged across a gap: a lost reply makes the next command look pipelined. */
+    s->sum.pipelining = s->pipelined_seq && !s->had_gap && s->replies_seen;
+    /* With no reply captured (one direction only) nothing can be judged. */
+    if (s->sum.pipelining && !(s->mismatch_reported & EXT_PIPELINING) &&
         (s->pipelined_after_greeting || (s->pipelined_ext_known && !(s->pipelined_ext & EXT_PIPELINING)))) {
         s->mismatch_reported |= EXT_PIPELINING;
         emit_finding(s, FINDING_CAPABILITY_MISMATCH, "PIPELINING", s->pipelined_frame, s->pipelined_seq,

@@ -67,6 +67,7 @@ struct session_summary {
     unsigned ehlo_attempts, helo_attempts;
     int ehlo_accepted;              /* some EHLO answered 250 */
     int fallback;                   /* EHLO refused (or unanswered), then HELO */
+    int pipelining;                 /* the client sent a command before the previous one's reply (RFC 2920) */
     enum session_tls tls;
     char auth_mech[32], auth_user[SESSION_TEXT];
     int auth_result;                /* final reply code of the last AUTH, 0 if none */

@@ -1,5 +1,6 @@
 -- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.
--- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of
+-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI), sessions.pipelining,
+-- events.run (a run of
 -- data segments stored as one row: "frame:ts_usec:bytes:dir;...") and captures.file_size.
 -- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.
 CREATE TABLE captures (
@@ -61,6 +62,7 @@ CREATE TABLE sessions (
     gap_bytes INTEGER,
     app_protocol TEXT,
     tls_server_name TEXT,
+    pipelining INTEGER,
     closed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE capabilities (

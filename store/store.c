@@ -22,7 +22,8 @@
 /* Keep identical to store/schema.sql (tests/unit/test_store.c compares them). */
 static const char schema_sql[] =
     "-- schema.sql: the smtptrace session database, version 2 (PRAGMA user_version); embedded in store/store.c.\n"
-    "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI) and events.run (a run of\n"
+    "-- Version 2 added sessions.tls_server_name (the SNI of implicit TLS, from nDPI), sessions.pipelining,\n"
+    "-- events.run (a run of\n"
     "-- data segments stored as one row: \"frame:ts_usec:bytes:dir;...\") and captures.file_size.\n"
     "-- Times: *_ts are ISO-8601 UTC text with microseconds, *_usec the same instant in microseconds since 1970.\n"
     "CREATE TABLE captures (\n"
@@ -84,6 +85,7 @@ static const char schema_sql[] =
     "    gap_bytes INTEGER,\n"
     "    app_protocol TEXT,\n"
     "    tls_server_name TEXT,\n"
+    "    pipelining INTEGER,\n"
     "    closed INTEGER NOT NULL DEFAULT 0\n"
     ");\n"
     "CREATE TABLE capabilities (\n"
@@ -209,7 +211,7 @@ static const char *const session_cols[] = {
     "banner_code", "banner", "banner_host", "banner_software", "banner_datetime", "banner_esmtp",
     "greeting_verb", "greeting_arg", "ehlo_attempts", "helo_attempts", "ehlo_accepted", "fallback", "tls",
     "auth_mech", "auth_user", "auth_result", "messages", "commands", "replies", "client_bytes",
-    "server_bytes", "gap_bytes", "app_protocol", "tls_server_name", "closed",
+    "server_bytes", "gap_bytes", "app_protocol", "tls_server_name", "pipelining", "closed",
 };
 #define N_SESSION_COLS (sizeof session_cols / sizeof session_cols[0])
 
@@ -516,6 +518,7 @@ static int bind_session(struct store *st, sqlite3_stmt *stmt, const struct sessi
     bad |= bind_i64(st, stmt, i++, (int64_t)s->gap_bytes);
     bad |= bind_opt(st, stmt, i++, s->app_protocol);
     bad |= bind_opt(st, stmt, i++, s->tls_server_name);
+    bad |= bind_i64(st, stmt, i++, s->pipelining != 0);
     bad |= bind_i64(st, stmt, i++, s->ended != 0);
     return bad ? -1 : 0;
 }
@@ -994,6 +997,7 @@ static int check_schema(struct store *st)
     } else {
         /* Migrations, one step per version, in the same transaction as the version bump. */
         if (version < 2 && (exec_sql(st, "ALTER TABLE sessions ADD COLUMN tls_server_name TEXT") < 0 ||
+                            exec_sql(st, "ALTER TABLE sessions ADD COLUMN pipelining INTEGER") < 0 ||
                             exec_sql(st, "ALTER TABLE events ADD COLUMN run TEXT") < 0 ||
                             exec_sql(st, "ALTER TABLE captures ADD COLUMN file_size INTEGER") < 0))
             goto rollback;

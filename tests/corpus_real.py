@@ -151,6 +151,8 @@ def findings_check(binary):
                     "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id WHERE "
                     "s.capture_id = ? AND e.kind = 'command' AND e.verb = 'BDAT'", (cid,)).fetchone()[0]),
             }
+            got['pipelining'] = 'yes' if db.execute(
+                'SELECT count(*) FROM sessions WHERE capture_id = ? AND pipelining = 1', (cid,)).fetchone()[0] else 'no'
             mism = sorted(x for (x,) in db.execute(
                 "SELECT DISTINCT f.extension FROM findings f JOIN sessions s ON s.id = f.session_id "
                 "WHERE s.capture_id = ? AND f.kind = 'capability_mismatch'", (cid,)))

@@ -428,6 +428,7 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE sessions DROP COLUMN tls_server_name;"
+                                  "ALTER TABLE sessions DROP COLUMN pipelining;"
                                   "ALTER TABLE events DROP COLUMN run;"
                                   "ALTER TABLE captures DROP COLUMN file_size;"
                                   "INSERT INTO captures (source, kind, analyzed_at, tool_version) "
