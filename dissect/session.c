@@ -338,6 +338,16 @@ static void message_begin(struct session *s, struct smtp_span args, uint64_t fra
     }
 }
 
+/* The head's Subject, From, To, Message-ID and Date, for the message record. */
+static void message_headers(struct session *s, const struct smtp_headers *h)
+{
+    copy_text(s->msg.subject, sizeof s->msg.subject, h->subject.p, h->subject.len);
+    copy_text(s->msg.header_from, sizeof s->msg.header_from, h->from.p, h->from.len);
+    copy_text(s->msg.header_to, sizeof s->msg.header_to, h->to.p, h->to.len);
+    copy_text(s->msg.message_id, sizeof s->msg.message_id, h->message_id.p, h->message_id.len);
+    copy_text(s->msg.header_date, sizeof s->msg.header_date, h->date.p, h->date.len);
+}
+
 /* ---- analysis helpers ---- */
 
 /* RFC 5321 4.1.2 Domain / address-literal check of a HELO/EHLO argument (KB Q240832). */
@@ -1044,12 +1054,7 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
             message_begin(s, (struct smtp_span){"", 0}, sev.frame);
         s->msg.transport = "DATA";
         s->msg.body_bytes = ev->body_bytes;
-        copy_text(s->msg.subject, sizeof s->msg.subject, ev->headers.subject.p, ev->headers.subject.len);
-        copy_text(s->msg.header_from, sizeof s->msg.header_from, ev->headers.from.p, ev->headers.from.len);
-        copy_text(s->msg.header_to, sizeof s->msg.header_to, ev->headers.to.p, ev->headers.to.len);
-        copy_text(s->msg.message_id, sizeof s->msg.message_id, ev->headers.message_id.p,
-                  ev->headers.message_id.len);
-        copy_text(s->msg.header_date, sizeof s->msg.header_date, ev->headers.date.p, ev->headers.date.len);
+        message_headers(s, &ev->headers);
         s->sum.messages++;
         s->body_counted = 1;
         if (ev->body_8bit)
@@ -1079,6 +1084,10 @@ static void on_parser_event(void *user, const struct smtp_event *ev)
         deliver_event(s, &sev);
         return;
     case SMTP_EV_BDAT_END:
+        if (ev->chunk_last && s->in_message)
+            message_headers(s, &ev->headers);
+        deliver_event(s, &sev);
+        return;
     case SMTP_EV_TLS_DATA:
         deliver_event(s, &sev);
         return;

@@ -128,6 +128,10 @@ struct smtp_parser {
     struct body_state body;
     uint64_t bdat_left, bdat_size, last_bdat_size;
     int bdat_last, last_bdat_last;
+    /* The head of a message sent in BDAT chunks (RFC 3030): captured from the first chunk's octets,
+     * delivered with the LAST chunk's BDAT_END; bdat_msg_open while such a message is under way. */
+    struct body_state bdat_head;
+    int bdat_msg_open;
     struct frame_list bdat_fr;
     size_t orphan_held; /* held bytes of a body the session replaced before they were sent */
     struct frame_list orphan_fr;
@@ -431,6 +435,28 @@ static void body_start(struct smtp_parser *ps)
     b->hdr.st = HS_LINESTART;
 }
 
+static void bdat_head_start(struct smtp_parser *ps)
+{
+    struct body_state *b = &ps->bdat_head;
+
+    memset(b, 0, sizeof *b);
+    b->hdr.cur = -1;
+    b->hdr.st = HS_LINESTART;
+    ps->bdat_msg_open = 1;
+}
+
+static void trimmed(const char *v, size_t len, struct smtp_span *out);
+
+/* Fills ev->headers from a captured head (DATA body or BDAT message). */
+static void headers_out(const struct header_cap *h, struct smtp_event *ev)
+{
+    trimmed(h->val[H_SUBJECT], h->len[H_SUBJECT], &ev->headers.subject);
+    trimmed(h->val[H_FROM], h->len[H_FROM], &ev->headers.from);
+    trimmed(h->val[H_TO], h->len[H_TO], &ev->headers.to);
+    trimmed(h->val[H_MESSAGE_ID], h->len[H_MESSAGE_ID], &ev->headers.message_id);
+    trimmed(h->val[H_DATE], h->len[H_DATE], &ev->headers.date);
+}
+
 /*
  * One complete client line read in mode `as` (COMMAND or AUTH). With
  * transitions, DATA, BDAT n and AUTH switch the client mode before the
@@ -493,6 +519,8 @@ static void client_line(struct smtp_parser *ps, enum smtp_client_mode as, int tr
             body_start(ps);
         } else if (ev.verb == SMTP_VERB_BDAT && bdat_ok && ev.chunk_size > 0) {
             ps->mode = SMTP_MODE_BDAT; /* RFC 3030: exactly chunk_size octets follow */
+            if (!ps->bdat_msg_open)
+                bdat_head_start(ps);
             ps->bdat_left = ev.chunk_size;
             ps->bdat_size = ev.chunk_size;
             ps->bdat_last = ev.chunk_last;
@@ -822,11 +850,7 @@ static size_t body_end(struct smtp_parser *ps, const uint8_t *p, size_t i, size_
     ev.body_lines = b->lines;
     ev.body_long_lines = b->long_lines;
     ev.body_8bit = b->eightbit;
-    trimmed(h->val[H_SUBJECT], h->len[H_SUBJECT], &ev.headers.subject);
-    trimmed(h->val[H_FROM], h->len[H_FROM], &ev.headers.from);
-    trimmed(h->val[H_TO], h->len[H_TO], &ev.headers.to);
-    trimmed(h->val[H_MESSAGE_ID], h->len[H_MESSAGE_ID], &ev.headers.message_id);
-    trimmed(h->val[H_DATE], h->len[H_DATE], &ev.headers.date);
+    headers_out(h, &ev);
     b->held = 0;
     b->pos = B_LINESTART;
     if (ps->mode == SMTP_MODE_DATA)
@@ -909,6 +933,10 @@ static void bdat_end(struct smtp_parser *ps)
     ev_init(&ev, SMTP_EV_BDAT_END, SMTP_FROM_CLIENT, &ps->bdat_fr);
     ev.chunk_size = ps->bdat_size;
     ev.chunk_last = ps->bdat_last;
+    if (ps->bdat_last && ps->bdat_msg_open) {
+        headers_out(&ps->bdat_head.hdr, &ev);
+        ps->bdat_msg_open = 0;
+    }
     emit(ps, &ev);
 }
 
@@ -921,6 +949,9 @@ static size_t bdat_run(struct smtp_parser *ps, const uint8_t *p, size_t n, uint6
         take = (size_t)ps->bdat_left;
     frames_add(&ps->bdat_fr, frame, ts);
     ps->bdat_left -= take;
+    /* Chunks are octets, never lines (RFC 3030 2): only the message head is read, for its headers. */
+    if (ps->bdat_msg_open && !ps->bdat_head.head_done)
+        header_feed(&ps->bdat_head, p, take);
     emit_data(ps, SMTP_EV_BDAT_DATA, SMTP_FROM_CLIENT, p, take, frame, ts);
     if (ps->bdat_left == 0 && ps->mode == SMTP_MODE_BDAT)
         bdat_end(ps);
@@ -1056,6 +1087,8 @@ void smtp_parser_gap(struct smtp_parser *parser, enum smtp_dir dir, uint64_t len
             break;
         case SMTP_MODE_BDAT:
             frames_add(&parser->bdat_fr, frame, ts_usec);
+            if (parser->bdat_msg_open && !parser->bdat_head.head_done)
+                hdr_gap(&parser->bdat_head.hdr);
             if (len >= parser->bdat_left) {
                 chunk_over = 1;
                 resync = len > parser->bdat_left;

@@ -357,6 +357,25 @@ static void test_implicit_tls_and_classification(void **state)
     assert_int_equal(count_of(r.findings, " session_aborted"), 0);
 }
 
+/* A message sent in BDAT chunks keeps its head's Subject, whatever the chunk boundaries. */
+static void test_bdat_headers(void **state)
+{
+    static const char *const script[] = {
+        "S:220 h ESMTP\r\n", "C:EHLO c\r\n", "S:250-h\r\n250 CHUNKING\r\n", "C:MAIL FROM:<a@x>\r\n",
+        "S:250 ok\r\n", "C:RCPT TO:<b@y>\r\n", "S:250 ok\r\n",
+        "C:BDAT 21\r\nSubject: two ", "C:chunks\r\n", "S:250 21 octets\r\n",
+        "C:BDAT 15 LAST\r\nFrom: a\r\n\r\nhi\r\n", "S:250 OK queued\r\n", "C:QUIT\r\n", "S:221 bye\r\n"};
+    struct recorder r;
+    (void)state;
+    play(&r, script, 14);
+    assert_int_equal(r.n_messages, 1);
+    assert_string_equal(r.last_msg.transport, "BDAT");
+    assert_string_equal(r.last_msg.subject, "two chunks");
+    assert_string_equal(r.last_msg.header_from, "a");
+    assert_int_equal(r.last_msg.body_bytes, 36);
+    assert_int_equal(r.last_msg.result_code, 250);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_bdat_refused_then_data),
         cmocka_unit_test(test_starttls_then_clear),
         cmocka_unit_test(test_implicit_tls_and_classification),
+        cmocka_unit_test(test_bdat_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
