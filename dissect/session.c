@@ -118,9 +118,12 @@ static void copy_text(char *dst, size_t cap, const char *src, size_t len)
 {
     if (cap == 0)
         return;
+    if (!src)
+        len = 0; /* an absent span: memcpy from NULL is undefined even for 0 bytes */
     if (len >= cap)
         len = cap - 1;
-    memcpy(dst, src, len);
+    if (len)
+        memcpy(dst, src, len);
     dst[len] = '\0';
 }
 

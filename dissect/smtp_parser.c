@@ -538,6 +538,10 @@ static void client_line(struct smtp_parser *ps, enum smtp_client_mode as, int tr
         ev_init(&ev, SMTP_EV_BDAT_END, SMTP_FROM_CLIENT, &last);
         ev.chunk_size = 0;
         ev.chunk_last = ps->last_bdat_last;
+        if (ev.chunk_last && ps->bdat_msg_open) {
+            headers_out(&ps->bdat_head.hdr, &ev);
+            ps->bdat_msg_open = 0;
+        }
         emit(ps, &ev);
     }
 }
