@@ -124,3 +124,13 @@ if command -v script >/dev/null; then
 else
     echo "SKIP cli terminal tests: no script(1)"
 fi
+
+# make install with PREFIX and DESTDIR: the binary and the man page, which renders without warnings.
+rm -rf "$out/inst"
+if make -s install DESTDIR="$out/inst" PREFIX=/usr > /dev/null 2>&1 && [ -x "$out/inst/usr/bin/smtptrace" ] &&
+    [ -f "$out/inst/usr/share/man/man1/smtptrace.1" ] &&
+    ! groff -man -Tutf8 -ww "$out/inst/usr/share/man/man1/smtptrace.1" 2>&1 >/dev/null | grep -q .; then
+    echo "PASS cli make-install"
+else
+    echo "FAIL cli make-install: $(find "$out/inst" -type f 2>/dev/null | tr '\n' ' ')"
+fi
