@@ -19,7 +19,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev libcmocka-dev \
             libgcrypt20-dev sqlite3 clang libclang-rt-14-dev python3 time
 # What the tests use besides: peers to compare with, real mail software, a browser for the report.
-DEB_TEST_PKGS := tshark tcpdump python3-aiosmtpd chromium
+DEB_TEST_PKGS := tshark tcpdump python3-aiosmtpd chromium groff-base
 
 PHONY_EXTRA := build-deps install-packages
 .PHONY: $(PHONY_EXTRA) all deps run test unit asan fuzz fuzz-build bench install clean samples golden-update
