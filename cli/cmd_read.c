@@ -60,7 +60,7 @@ struct read_options {
 struct hash_job {
     pthread_t thread;
     int started, ok;
-    char path[4096];
+    const char *path; /* the caller's: read_one joins the thread before it returns */
     char hex[65];
 };
 
@@ -147,7 +147,7 @@ static int read_one(const char *path, const struct read_options *opt, struct out
             return -1;
         }
         if (file_size && !store_capture_size_known(sinks->store, file_size) && store_crypto_init() == 0) {
-            snprintf(hash.path, sizeof hash.path, "%s", path);
+            hash.path = path;
             hash.started = pthread_create(&hash.thread, NULL, hash_main, &hash) == 0;
         }
         if (file_size && !hash.started && store_file_sha256(path, sha) < 0)
