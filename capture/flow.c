@@ -608,13 +608,21 @@ static int idle_expired(const struct flow_table *t, int64_t last, int64_t now)
            (uint64_t)now - (uint64_t)last > (uint64_t)t->limits.idle_timeout_usec;
 }
 
+/* Tombstones only absorb stragglers of a close (late ACKs, retransmitted FINs); keeping them for the
+ * whole idle timeout made memory grow with every conversation of the last five minutes. */
+static int tomb_expired(const struct flow_table *t, int64_t closed_at, int64_t now)
+{
+    return t->limits.close_linger_usec >= 0 && now > closed_at &&
+           (uint64_t)now - (uint64_t)closed_at > (uint64_t)t->limits.close_linger_usec;
+}
+
 static void expire_idle(struct flow_table *t, int64_t now)
 {
     struct flow *f;
 
     while ((f = t->open.head) && idle_expired(t, f->last_ts, now))
         close_flow(t, f, FLOW_END_IDLE, f->last_frame, f->last_ts);
-    while ((f = t->tombs.head) && idle_expired(t, f->last_ts, now))
+    while ((f = t->tombs.head) && tomb_expired(t, f->last_ts, now))
         tomb_drop(t, f);
 }
 
@@ -697,6 +705,7 @@ void flow_limits_default(struct flow_limits *limits)
     limits->max_buffered_per_dir = (size_t)1 << 20;
     limits->max_buffered_total = (size_t)64 << 20;
     limits->idle_timeout_usec = 300LL * 1000000;
+    limits->close_linger_usec = 5LL * 1000000;
 }
 
 struct flow_table *flow_table_new(const struct flow_limits *limits, const struct flow_callbacks *cbs,

@@ -30,6 +30,7 @@ struct flow_limits {
     size_t max_buffered_per_dir; /* default 1 MiB of out-of-order bytes per direction */
     size_t max_buffered_total;   /* default 64 MiB across all flows */
     int64_t idle_timeout_usec;   /* default 300 s, as Zeek's tcp_inactivity_timeout */
+    int64_t close_linger_usec;   /* default 5 s, as Zeek's tcp_close_delay: a closed flow's tombstone */
 };
 
 void flow_limits_default(struct flow_limits *limits);

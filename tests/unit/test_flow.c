@@ -753,6 +753,28 @@ static void test_flow_port_reuse(void **state)
     tf_teardown(&fx);
 }
 
+/* A closed conversation's tombstone swallows stragglers for close_linger (5 s), then is dropped. */
+static void test_flow_close_linger(void **state)
+{
+    struct tf_fix fx;
+
+    (void)state;
+    tf_setup(&fx, NULL);
+    tf_handshake(&fx);
+    tf_feed(&fx, 1, 1001, 5001, TCPF_ACK, "first", 4);
+    tf_feed(&fx, 1, 1006, 5001, TCPF_ACK | TCPF_FIN, NULL, 5);
+    tf_feed(&fx, 0, 5001, 1007, TCPF_ACK | TCPF_FIN, NULL, 6); /* closed at ts 6000 us */
+    assert_int_equal(fx.rec->closed[0], 1);
+    /* 4 s later a retransmission with payload is still a straggler. */
+    tf_feed_full(&fx, TF_CPORT, 1, 1001, 5002, TCPF_ACK, "first", 5, 5, 7, 6000 + 4 * TF_SEC);
+    assert_int_equal(fx.rec->nflows, 1);
+    /* Past 5 s the tombstone is gone: the same bytes open a conversation of their own. */
+    tf_feed_full(&fx, TF_CPORT, 1, 1001, 5002, TCPF_ACK, "first", 5, 5, 8, 6000 + 5 * TF_SEC + 1);
+    assert_int_equal(fx.rec->nflows, 2);
+    assert_int_equal(fx.rec->info[1].first_frame, 8);
+    tf_teardown(&fx);
+}
+
 static void test_flow_snaplen_cut(void **state)
 {
     struct tf_fix fx;
@@ -825,6 +847,7 @@ static void test_flow_names_and_defaults(void **state)
     assert_int_equal(lim.max_buffered_per_dir, 1 << 20);
     assert_int_equal(lim.max_buffered_total, 64 << 20);
     assert_int_equal(lim.idle_timeout_usec, 300 * TF_SEC);
+    assert_int_equal(lim.close_linger_usec, 5 * TF_SEC);
 }
 
 static void test_flow_many_flows(void **state)
@@ -973,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_flow_eviction),
         cmocka_unit_test(test_flow_finish_order),
         cmocka_unit_test(test_flow_port_reuse),
+        cmocka_unit_test(test_flow_close_linger),
         cmocka_unit_test(test_flow_snaplen_cut),
         cmocka_unit_test(test_flow_ignored_by_open),
         cmocka_unit_test(test_flow_huge_jump_resync),
