@@ -22,7 +22,7 @@ DEB_PKGS := build-essential pkg-config libpcap-dev libndpi-dev libsqlite3-dev li
 DEB_TEST_PKGS := tshark tcpdump python3-aiosmtpd chromium groff-base
 
 PHONY_EXTRA := build-deps install-packages
-.PHONY: $(PHONY_EXTRA) all deps run test unit asan fuzz fuzz-build fuzz-fast-build bench install clean samples golden-update
+.PHONY: $(PHONY_EXTRA) all deps run test unit asan tsan fuzz fuzz-build fuzz-fast-build bench install clean samples golden-update
 all: smtptrace
 
 smtptrace: $(LIB_OBJ) $(CLI_OBJ)
@@ -69,6 +69,7 @@ unit: $(UNIT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory smtptrace unit
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz-build
 	@sh tests/run_all.sh
 
@@ -77,6 +78,14 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build-asan/smtptrace build-asan/unit
+
+# ThreadSanitizer build: the store's writer thread beside the parsing thread (tests/run_all.sh).
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan CC=clang OPT="-O1 -g -fsanitize=thread" \
+	  build-tsan/smtptrace build-tsan/tests/test_store
+
+build-tsan/smtptrace: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 build-asan/smtptrace: $(LIB_OBJ) $(CLI_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -125,4 +134,4 @@ install: smtptrace
 	install -D -m 644 smtptrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/smtptrace.1
 
 clean:
-	rm -rf build build-asan build-fuzz build-fuzz-fast smtptrace
+	rm -rf build build-asan build-tsan build-fuzz build-fuzz-fast smtptrace

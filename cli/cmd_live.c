@@ -429,6 +429,8 @@ static int run_capture(struct live_options *opt)
         sinks.store = store_open(opt->db_path, errbuf, sizeof errbuf);
         if (!sinks.store)
             goto setup_failed;
+        /* SQLite's writes off the capture thread: a slow disk then costs no kernel drops. */
+        store_start_writer(sinks.store);
         sinks.store_sink = store_session_sink();
     }
     if (opt->dump_path && live_source_dump_open(src, opt->dump_path, errbuf, sizeof errbuf) < 0)

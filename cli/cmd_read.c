@@ -366,6 +366,8 @@ int cmd_read(int argc, char **argv)
             fprintf(stderr, "smtptrace: %s\n", errbuf);
             return EXIT_UNREADABLE;
         }
+        /* SQLite on its own thread, beside the parsing; if it cannot start, the same work runs inline. */
+        store_start_writer(sinks.store);
         sinks.store_sink = store_session_sink();
     }
     if (opt.config.detect) {

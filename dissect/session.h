@@ -44,11 +44,10 @@ void session_endpoints_swap(struct session_endpoints *ep);
 /*
  * The session's summary, owned by the session and updated as it goes; sinks
  * read it. Strings are NUL-terminated and capped at SESSION_TEXT - 1 bytes.
- * db_id and sink_data are the sink's: its opened() callback may set them.
+ * sink_data is the sink's: its opened() callback may set it.
  */
 struct session_summary {
     uint64_t id;      /* 1-based, in order of opening within a run */
-    int64_t db_id;
     void *sink_data;  /* the sink's own per-session state: set in opened(), released in closed() */
     struct session_endpoints ep;
     char client_addr[64], server_addr[64]; /* "ip:port", "[ip6]:port" */
@@ -139,7 +138,7 @@ struct session_capability {
 /*
  * Where a session's output goes. Every callback is optional (NULL = ignored)
  * and receives ctx. Pointers are valid only during the call.
- *  opened:  before any event; may set summary->db_id.
+ *  opened:  before any event; may set summary->sink_data.
  *  event:   every parsed event, with the session's view of it.
  *  message: a message transaction ended (body accepted/refused, RSET, QUIT or close).
  *  finding: something went wrong (or is worth noting), pointing at a frame and event.

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,10 @@
 #define STORE_BATCH_USEC 1000000
 #define STORE_BODY_LINES 3       /* body lines kept per event, as netmon prints them */
 #define STORE_BODY_LINE_KEEP 121 /* netmon shows 120 and "..." when longer: one more byte keeps that */
+/* Encoded rows are handed to the writer thread in buffers of about this size, at most WRITER_QUEUE of
+ * them waiting: the parsing thread runs ahead of SQLite by at most ~1 MiB of rows. */
+#define ROWS_HANDOFF_BYTES (256 * 1024)
+#define WRITER_QUEUE 16
 
 /* Keep identical to store/schema.sql (tests/unit/test_store.c compares them). */
 static const char schema_sql[] =
@@ -181,18 +187,49 @@ struct strbuf {
     size_t len, cap;
 };
 
+static const char *const stmt_what[ST_COUNT] = {
+    "insert session", "update session", "insert capability", "insert event",
+    "insert message", "insert recipient", "insert finding",
+};
+
 struct store {
+    /* The connection and its transaction: used by one thread at a time, under db_mu once the writer
+     * thread runs. */
     sqlite3 *db;
-    char *path;
     sqlite3_stmt *stmt[ST_COUNT];
     int in_tx;
     unsigned pending_rows;
     int64_t tx_started_usec;
-    int failed;
+    int64_t last_message_id;
+
+    /* The first error, from either thread: err is written once, before failed is set. */
+    atomic_int failed;
+    pthread_mutex_t err_mu;
     char err[1024];
+
+    /* The caller's (parsing) thread only. */
+    char *path;
     int64_t capture_id;
     struct strbuf buf;
+    struct strbuf rows;                /* rows encoded, not yet handed over */
+    size_t row_start;
+    unsigned row_values;
+    int row_bad;
+    int64_t ts_cache_secs;             /* format_ts_cached(): the last second formatted */
+    char ts_cache_day[32];
+
+    /* Hand-over to the writer thread. */
+    pthread_t writer;
+    int writer_started, writer_stop, writer_busy;
+    pthread_mutex_t queue_mu, db_mu;
+    pthread_cond_t queue_work, queue_done;
+    struct strbuf queue[WRITER_QUEUE];
+    size_t queue_head, queue_count;
+    struct strbuf spare[WRITER_QUEUE];
+    size_t n_spare;
 };
+
+static void handoff_if_full(struct store *st);
 
 #define RUN_MAX_ENTRIES_BYTES 65536
 
@@ -246,12 +283,14 @@ __attribute__((format(printf, 2, 3))) static void fail(struct store *st, const c
 {
     va_list ap;
 
-    if (st->failed)
-        return;
-    st->failed = 1;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof st->err, fmt, ap);
-    va_end(ap);
+    pthread_mutex_lock(&st->err_mu);
+    if (!atomic_load(&st->failed)) {
+        va_start(ap, fmt);
+        vsnprintf(st->err, sizeof st->err, fmt, ap);
+        va_end(ap);
+        atomic_store(&st->failed, 1);
+    }
+    pthread_mutex_unlock(&st->err_mu);
 }
 
 static void fail_db(struct store *st, const char *what)
@@ -273,6 +312,65 @@ static void format_ts(int64_t usec, char *buf, size_t len)
         return;
     }
     snprintf(buf, len, "%s.%06ldZ", day, frac);
+}
+
+/* Decimal digits of v at p, no NUL; returns the end. snprintf is most of the cost of a data run's
+ * "frame:ts:bytes:dir;" entries, written for every segment of every body. */
+static char *u64_digits(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *i64_digits(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return u64_digits(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return u64_digits(p, (uint64_t)v);
+}
+
+/* format_ts for the rows: consecutive events mostly share their second, so its text is reused. */
+static void format_ts_cached(struct store *st, int64_t usec, char *buf, size_t len)
+{
+    int64_t secs64 = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
+    long frac = (long)(usec - secs64 * 1000000);
+
+    if (!st->ts_cache_day[0] || secs64 != st->ts_cache_secs) {
+        time_t secs = (time_t)secs64;
+        struct tm tm;
+        if (!gmtime_r(&secs, &tm) || strftime(st->ts_cache_day, sizeof st->ts_cache_day, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+            st->ts_cache_day[0] = '\0';
+            snprintf(buf, len, "%" PRId64, usec);
+            return;
+        }
+        st->ts_cache_secs = secs64;
+    }
+    {
+        size_t day_len = strlen(st->ts_cache_day);
+        char *p;
+        int i;
+        if (day_len + 9 > len) {
+            format_ts(usec, buf, len);
+            return;
+        }
+        memcpy(buf, st->ts_cache_day, day_len);
+        p = buf + day_len;
+        *p++ = '.';
+        for (i = 5; i >= 0; i--, frac /= 10)
+            p[i] = (char)('0' + frac % 10);
+        p[6] = 'Z';
+        p[7] = '\0';
+    }
 }
 
 static int buf_reserve(struct strbuf *b, size_t more)
@@ -461,11 +559,6 @@ static int bind_opt(struct store *st, sqlite3_stmt *stmt, int idx, const char *s
     return s && s[0] ? bind_str(st, stmt, idx, s) : bind_null(st, stmt, idx);
 }
 
-/* 0 binds NULL: optional numbers (reply codes). */
-static int bind_opt_i64(struct store *st, sqlite3_stmt *stmt, int idx, int64_t v)
-{
-    return v ? bind_i64(st, stmt, idx, v) : bind_null(st, stmt, idx);
-}
 
 static int bind_ts(struct store *st, sqlite3_stmt *stmt, int idx, int64_t usec)
 {
@@ -475,71 +568,409 @@ static int bind_ts(struct store *st, sqlite3_stmt *stmt, int idx, int64_t usec)
     return bind_str(st, stmt, idx, ts);
 }
 
-static int bind_session(struct store *st, sqlite3_stmt *stmt, const struct session_summary *s)
-{
-    int i = 2, bad = 0;
+/*
+ * Rows on their way to SQLite. The sink callbacks run on the parsing thread: they only encode each
+ * row (statement, then its values for ?1, ?2, ...) into a buffer. Whoever owns the connection
+ * executes the buffers in order: the writer thread once store_start_writer() ran, else the caller
+ * when a buffer is handed over. A session's id is known only once its row is inserted, so rows name
+ * the session by a handle the executing side fills in (and frees on ROW_RELEASE).
+ */
+enum row_op { ROW_INSERT, ROW_RELEASE };
+enum row_flag { ROWF_SET_SESSION_ID = 1, ROWF_SET_MESSAGE_ID = 2 };
+enum val_type { VAL_NULL, VAL_I64, VAL_TEXT, VAL_SESSION_ID, VAL_MESSAGE_ID };
 
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->id);
-    bad |= bind_str(st, stmt, i++, s->ep.client_ip);
-    bad |= bind_i64(st, stmt, i++, s->ep.client_port);
-    bad |= bind_str(st, stmt, i++, s->ep.server_ip);
-    bad |= bind_i64(st, stmt, i++, s->ep.server_port);
-    bad |= bind_str(st, stmt, i++, s->client_addr);
-    bad |= bind_str(st, stmt, i++, s->server_addr);
-    bad |= bind_i64(st, stmt, i++, s->ep.ipv6 != 0);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->first_frame);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->last_frame);
-    bad |= bind_ts(st, stmt, i++, s->start_ts_usec);
-    bad |= s->ended ? bind_ts(st, stmt, i++, s->end_ts_usec) : bind_null(st, stmt, i++);
-    bad |= bind_i64(st, stmt, i++, s->start_ts_usec);
-    bad |= s->ended ? bind_i64(st, stmt, i++, s->end_ts_usec) : bind_null(st, stmt, i++);
-    bad |= s->ended ? bind_str(st, stmt, i++, session_end_name(s->end_reason)) : bind_null(st, stmt, i++);
-    bad |= bind_opt_i64(st, stmt, i++, s->banner_code);
-    bad |= bind_opt(st, stmt, i++, s->banner);
-    bad |= bind_opt(st, stmt, i++, s->banner_host);
-    bad |= bind_opt(st, stmt, i++, s->banner_software);
-    bad |= bind_opt(st, stmt, i++, s->banner_datetime);
-    bad |= bind_i64(st, stmt, i++, s->banner_esmtp != 0);
-    bad |= bind_opt(st, stmt, i++, s->greeting_verb);
-    bad |= bind_opt(st, stmt, i++, s->greeting_arg);
-    bad |= bind_i64(st, stmt, i++, s->ehlo_attempts);
-    bad |= bind_i64(st, stmt, i++, s->helo_attempts);
-    bad |= bind_i64(st, stmt, i++, s->ehlo_accepted != 0);
-    bad |= bind_i64(st, stmt, i++, s->fallback != 0);
-    bad |= bind_str(st, stmt, i++, session_tls_name(s->tls));
-    bad |= bind_opt(st, stmt, i++, s->auth_mech);
-    bad |= bind_opt(st, stmt, i++, s->auth_user);
-    bad |= bind_opt_i64(st, stmt, i++, s->auth_result);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->messages);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->commands);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->replies);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->client_bytes);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->server_bytes);
-    bad |= bind_i64(st, stmt, i++, (int64_t)s->gap_bytes);
-    bad |= bind_opt(st, stmt, i++, s->app_protocol);
-    bad |= bind_opt(st, stmt, i++, s->tls_server_name);
-    bad |= bind_i64(st, stmt, i++, s->pipelining != 0);
-    bad |= bind_i64(st, stmt, i++, s->ended != 0);
-    return bad ? -1 : 0;
+struct row_session {
+    int64_t db_id; /* 0 until its row is inserted; only the executing side reads or writes it */
+};
+
+/* Producer-side state of one session: its handle and the data run being gathered. */
+struct sink_session {
+    struct row_session *handle;
+    struct data_run run;
+};
+
+struct row_header {
+    uint8_t op, stmt, flags, n_values;
+    struct row_session *session;
+};
+
+static int row_put(struct store *st, const void *p, size_t len)
+{
+    if (buf_add(&st->rows, p, len) < 0) {
+        fail(st, "%s: out of memory", st->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts a row; values follow with put_*, row_end() completes it. */
+static void row_begin(struct store *st, enum stmt_id stmt, struct row_session *session, unsigned flags)
+{
+    struct row_header h = {ROW_INSERT, (uint8_t)stmt, (uint8_t)flags, 0, session};
+
+    st->row_start = st->rows.len;
+    st->row_values = 0;
+    st->row_bad = row_put(st, &h, sizeof h) < 0;
+}
+
+static void put_value(struct store *st, enum val_type type, const void *payload, size_t len)
+{
+    uint8_t t = (uint8_t)type;
+
+    if (st->row_bad)
+        return;
+    st->row_bad = row_put(st, &t, 1) < 0 || (len && row_put(st, payload, len) < 0);
+    st->row_values++;
+}
+
+static void put_null(struct store *st)
+{
+    put_value(st, VAL_NULL, NULL, 0);
+}
+
+static void put_i64(struct store *st, int64_t v)
+{
+    put_value(st, VAL_I64, &v, sizeof v);
+}
+
+/* Text of len bytes (any byte); NULL p is NULL. */
+static void put_span(struct store *st, const char *p, size_t len)
+{
+    uint32_t n;
+
+    if (!p) {
+        put_null(st);
+        return;
+    }
+    if (len > (size_t)0x7fffffff)
+        len = 0x7fffffff;
+    n = (uint32_t)len;
+    put_value(st, VAL_TEXT, &n, sizeof n);
+    if (!st->row_bad && len)
+        st->row_bad = row_put(st, p, len) < 0;
+}
+
+static void put_str(struct store *st, const char *s)
+{
+    put_span(st, s, s ? strlen(s) : 0);
+}
+
+/* "" is NULL: optional text. */
+static void put_opt(struct store *st, const char *s)
+{
+    if (s && s[0])
+        put_str(st, s);
+    else
+        put_null(st);
+}
+
+/* 0 is NULL: optional numbers (reply codes). */
+static void put_opt_i64(struct store *st, int64_t v)
+{
+    if (v)
+        put_i64(st, v);
+    else
+        put_null(st);
+}
+
+static void put_ts(struct store *st, int64_t usec)
+{
+    char ts[48];
+
+    format_ts_cached(st, usec, ts, sizeof ts);
+    put_str(st, ts);
+}
+
+static void row_end(struct store *st)
+{
+    struct row_header h;
+
+    if (st->row_bad || st->row_values > 255) {
+        st->rows.len = st->row_start;
+        return;
+    }
+    memcpy(&h, st->rows.p + st->row_start, sizeof h);
+    h.n_values = (uint8_t)st->row_values;
+    memcpy(st->rows.p + st->row_start, &h, sizeof h);
+    handoff_if_full(st);
+}
+
+static void row_release(struct store *st, struct row_session *session)
+{
+    struct row_header h = {ROW_RELEASE, 0, 0, 0, session};
+
+    if (row_put(st, &h, sizeof h) < 0)
+        free(session); /* nothing queued can name it: the row buffer did not grow */
+    else
+        handoff_if_full(st);
+}
+
+/* Executing side: binds and steps every row of one buffer, in order. */
+static void exec_rows(struct store *st, const struct strbuf *b)
+{
+    const char *p = b->p, *end = b->p ? b->p + b->len : NULL;
+
+    while (p && p + sizeof(struct row_header) <= end) {
+        struct row_header h;
+        sqlite3_stmt *stmt;
+        int bad = 0, skip;
+        unsigned i;
+
+        memcpy(&h, p, sizeof h);
+        p += sizeof h;
+        if (h.op == ROW_RELEASE) {
+            free(h.session);
+            continue;
+        }
+        skip = atomic_load(&st->failed) || (h.session && !h.session->db_id && !(h.flags & ROWF_SET_SESSION_ID)) ||
+               tx_begin(st) < 0;
+        stmt = st->stmt[h.stmt];
+        for (i = 1; i <= h.n_values; i++) {
+            uint8_t type = (uint8_t)*p++;
+            int64_t v;
+            uint32_t n;
+
+            switch (type) {
+            case VAL_I64:
+                memcpy(&v, p, sizeof v);
+                p += sizeof v;
+                if (!skip)
+                    bad |= bind_i64(st, stmt, (int)i, v);
+                break;
+            case VAL_TEXT:
+                memcpy(&n, p, sizeof n);
+                p += sizeof n;
+                if (!skip)
+                    bad |= bind_span(st, stmt, (int)i, n ? p : "", n);
+                p += n;
+                break;
+            case VAL_SESSION_ID:
+                if (!skip)
+                    bad |= bind_i64(st, stmt, (int)i, h.session ? h.session->db_id : 0);
+                break;
+            case VAL_MESSAGE_ID:
+                if (!skip)
+                    bad |= bind_i64(st, stmt, (int)i, st->last_message_id);
+                break;
+            default:
+                if (!skip)
+                    bad |= bind_null(st, stmt, (int)i);
+                break;
+            }
+        }
+        if (skip)
+            continue;
+        if (bad) {
+            sqlite3_clear_bindings(stmt);
+            continue;
+        }
+        if (step_done(st, stmt, stmt_what[h.stmt]) < 0)
+            continue;
+        if ((h.flags & ROWF_SET_SESSION_ID) && h.session)
+            h.session->db_id = sqlite3_last_insert_rowid(st->db);
+        if (h.flags & ROWF_SET_MESSAGE_ID)
+            st->last_message_id = sqlite3_last_insert_rowid(st->db);
+        batch_check(st);
+    }
+}
+
+/* The writer thread: executes handed-over buffers; commits an open batch when rows stop coming. */
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+
+    pthread_mutex_lock(&st->queue_mu);
+    for (;;) {
+        struct strbuf b;
+
+        while (!st->queue_count && !st->writer_stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            if (pthread_cond_timedwait(&st->queue_work, &st->queue_mu, &until) == ETIMEDOUT) {
+                pthread_mutex_unlock(&st->queue_mu);
+                pthread_mutex_lock(&st->db_mu);
+                if (st->in_tx && monotonic_usec() - st->tx_started_usec >= STORE_BATCH_USEC)
+                    tx_commit(st);
+                pthread_mutex_unlock(&st->db_mu);
+                pthread_mutex_lock(&st->queue_mu);
+            }
+        }
+        if (!st->queue_count)
+            break; /* stop asked, nothing left */
+        b = st->queue[st->queue_head];
+        st->queue_head = (st->queue_head + 1) % WRITER_QUEUE;
+        st->queue_count--;
+        st->writer_busy = 1;
+        pthread_mutex_unlock(&st->queue_mu);
+
+        pthread_mutex_lock(&st->db_mu);
+        exec_rows(st, &b);
+        pthread_mutex_unlock(&st->db_mu);
+
+        pthread_mutex_lock(&st->queue_mu);
+        b.len = 0;
+        if (st->n_spare < WRITER_QUEUE)
+            st->spare[st->n_spare++] = b;
+        else
+            free(b.p);
+        st->writer_busy = 0;
+        pthread_cond_broadcast(&st->queue_done);
+    }
+    pthread_mutex_unlock(&st->queue_mu);
+    return NULL;
+}
+
+/* Gives the rows encoded so far to the executing side (blocks while the writer is WRITER_QUEUE behind). */
+static void handoff(struct store *st)
+{
+    if (!st->rows.len)
+        return;
+    if (!st->writer_started) {
+        exec_rows(st, &st->rows);
+        st->rows.len = 0;
+        return;
+    }
+    pthread_mutex_lock(&st->queue_mu);
+    while (st->queue_count == WRITER_QUEUE)
+        pthread_cond_wait(&st->queue_done, &st->queue_mu);
+    st->queue[(st->queue_head + st->queue_count) % WRITER_QUEUE] = st->rows;
+    st->queue_count++;
+    if (st->n_spare)
+        st->rows = st->spare[--st->n_spare];
+    else
+        memset(&st->rows, 0, sizeof st->rows);
+    pthread_cond_signal(&st->queue_work);
+    pthread_mutex_unlock(&st->queue_mu);
+}
+
+static void handoff_if_full(struct store *st)
+{
+    if (st->rows.len >= ROWS_HANDOFF_BYTES)
+        handoff(st);
+}
+
+/* Before the caller's thread uses the connection: every row queued is executed, the writer is idle. */
+static void store_enter(struct store *st)
+{
+    handoff(st);
+    if (!st->writer_started)
+        return;
+    pthread_mutex_lock(&st->queue_mu);
+    while (st->queue_count || st->writer_busy)
+        pthread_cond_wait(&st->queue_done, &st->queue_mu);
+    pthread_mutex_unlock(&st->queue_mu);
+    pthread_mutex_lock(&st->db_mu);
+}
+
+static void store_leave(struct store *st)
+{
+    if (st->writer_started)
+        pthread_mutex_unlock(&st->db_mu);
+}
+
+int store_start_writer(struct store *st)
+{
+    if (st->writer_started)
+        return 0;
+    handoff(st);
+    if (pthread_create(&st->writer, NULL, writer_main, st) != 0)
+        return -1;
+    st->writer_started = 1;
+    return 0;
+}
+
+static void stop_writer(struct store *st)
+{
+    if (!st->writer_started)
+        return;
+    handoff(st);
+    pthread_mutex_lock(&st->queue_mu);
+    st->writer_stop = 1;
+    pthread_cond_signal(&st->queue_work);
+    pthread_mutex_unlock(&st->queue_mu);
+    pthread_join(st->writer, NULL);
+    st->writer_started = 0;
+}
+
+static void put_session(struct store *st, const struct session_summary *s)
+{
+    put_i64(st, (int64_t)s->id);
+    put_str(st, s->ep.client_ip);
+    put_i64(st, s->ep.client_port);
+    put_str(st, s->ep.server_ip);
+    put_i64(st, s->ep.server_port);
+    put_str(st, s->client_addr);
+    put_str(st, s->server_addr);
+    put_i64(st, s->ep.ipv6 != 0);
+    put_i64(st, (int64_t)s->first_frame);
+    put_i64(st, (int64_t)s->last_frame);
+    put_ts(st, s->start_ts_usec);
+    if (s->ended)
+        put_ts(st, s->end_ts_usec);
+    else
+        put_null(st);
+    put_i64(st, s->start_ts_usec);
+    if (s->ended) {
+        put_i64(st, s->end_ts_usec);
+        put_str(st, session_end_name(s->end_reason));
+    } else {
+        put_null(st);
+        put_null(st);
+    }
+    put_opt_i64(st, s->banner_code);
+    put_opt(st, s->banner);
+    put_opt(st, s->banner_host);
+    put_opt(st, s->banner_software);
+    put_opt(st, s->banner_datetime);
+    put_i64(st, s->banner_esmtp != 0);
+    put_opt(st, s->greeting_verb);
+    put_opt(st, s->greeting_arg);
+    put_i64(st, s->ehlo_attempts);
+    put_i64(st, s->helo_attempts);
+    put_i64(st, s->ehlo_accepted != 0);
+    put_i64(st, s->fallback != 0);
+    put_str(st, session_tls_name(s->tls));
+    put_opt(st, s->auth_mech);
+    put_opt(st, s->auth_user);
+    put_opt_i64(st, s->auth_result);
+    put_i64(st, (int64_t)s->messages);
+    put_i64(st, (int64_t)s->commands);
+    put_i64(st, (int64_t)s->replies);
+    put_i64(st, (int64_t)s->client_bytes);
+    put_i64(st, (int64_t)s->server_bytes);
+    put_i64(st, (int64_t)s->gap_bytes);
+    put_opt(st, s->app_protocol);
+    put_opt(st, s->tls_server_name);
+    put_i64(st, s->pipelining != 0);
+    put_i64(st, s->ended != 0);
 }
 
 static void sink_opened(void *ctx, struct session_summary *s)
 {
     struct store *st = ctx;
-    sqlite3_stmt *stmt = st->stmt[ST_SESSION_INSERT];
+    struct sink_session *ss;
 
-    if (tx_begin(st) < 0)
+    if (atomic_load(&st->failed))
         return;
-    if ((st->capture_id ? bind_i64(st, stmt, 1, st->capture_id) : bind_null(st, stmt, 1)) < 0 ||
-        bind_session(st, stmt, s) < 0) {
-        sqlite3_clear_bindings(stmt);
+    ss = calloc(1, sizeof *ss);
+    if (!ss || !(ss->handle = calloc(1, sizeof *ss->handle))) {
+        free(ss);
+        fail(st, "%s: out of memory", st->path);
         return;
     }
-    if (step_done(st, stmt, "insert session") < 0)
-        return;
-    s->db_id = sqlite3_last_insert_rowid(st->db);
-    s->sink_data = calloc(1, sizeof(struct data_run)); /* NULL: data rows go one by one */
-    batch_check(st);
+    s->sink_data = ss;
+    row_begin(st, ST_SESSION_INSERT, ss->handle, ROWF_SET_SESSION_ID);
+    if (st->capture_id)
+        put_i64(st, st->capture_id);
+    else
+        put_null(st);
+    put_session(st, s);
+    row_end(st);
 }
 
 /* The line after its verb and the spaces that follow: "AUTH PLAIN <redacted>" -> "PLAIN <redacted>". */
@@ -581,17 +1012,14 @@ static int body_lines(struct strbuf *b, struct smtp_span data)
  * One events row. For a data run, run holds its "frame:ts_usec:bytes:dir;" entries and run_lines the
  * first chunk's body lines (NULL: none); the row then speaks for every event of the run.
  */
-static void insert_event(struct store *st, const struct session_summary *s, const struct session_event *ev,
+static void insert_event(struct store *st, struct sink_session *ss, const struct session_event *ev,
                          const struct strbuf *run, const struct strbuf *run_lines)
 {
-    sqlite3_stmt *stmt = st->stmt[ST_EVENT];
-    char frames[SMTP_MAX_FRAMES * 24 + 8], ts[48];
+    char frames[SMTP_MAX_FRAMES * 24 + 8];
     size_t i, off = 0;
-    int bad = 0, have_lines = 0;
+    int have_lines = 0;
     struct smtp_span text = {NULL, 0}, args = {NULL, 0};
 
-    if (!s->db_id || tx_begin(st) < 0)
-        return;
     st->buf.len = 0;
     for (i = 0; ev->frames && i < ev->n_frames && off + 24 < sizeof frames; i++) {
         int n = snprintf(frames + off, sizeof frames - off, "%s%" PRIu64, i ? "," : "", ev->frames[i]);
@@ -600,7 +1028,6 @@ static void insert_event(struct store *st, const struct session_summary *s, cons
         off += (size_t)n;
     }
     frames[off] = '\0';
-    format_ts(ev->ts_usec, ts, sizeof ts);
 
     switch (ev->kind) {
     case SMTP_EV_COMMAND:
@@ -655,41 +1082,57 @@ static void insert_event(struct store *st, const struct session_summary *s, cons
     }
     if (text.p && !text.len)
         text.p = "";
-    bad |= bind_i64(st, stmt, 1, s->db_id);
-    bad |= bind_i64(st, stmt, 2, (int64_t)ev->seq);
-    bad |= bind_i64(st, stmt, 3, (int64_t)ev->frame);
-    bad |= ev->n_frames > 1 ? bind_str(st, stmt, 4, frames) : bind_null(st, stmt, 4);
-    bad |= bind_str(st, stmt, 5, ts);
-    bad |= bind_i64(st, stmt, 6, ev->ts_usec);
-    bad |= bind_str(st, stmt, 7, ev->from_client ? "C" : "S");
-    bad |= bind_str(st, stmt, 8, smtp_event_kind_name(ev->kind));
+    row_begin(st, ST_EVENT, ss->handle, 0);
+    put_value(st, VAL_SESSION_ID, NULL, 0);
+    put_i64(st, (int64_t)ev->seq);
+    put_i64(st, (int64_t)ev->frame);
+    if (ev->n_frames > 1)
+        put_str(st, frames);
+    else
+        put_null(st);
+    put_ts(st, ev->ts_usec);
+    put_i64(st, ev->ts_usec);
+    put_str(st, ev->from_client ? "C" : "S");
+    put_str(st, smtp_event_kind_name(ev->kind));
     if (ev->kind == SMTP_EV_COMMAND) {
-        bad |= bind_opt(st, stmt, 9, ev->verb != SMTP_VERB_UNKNOWN ? smtp_verb_name(ev->verb) : "");
-        bad |= bind_span(st, stmt, 10, ev->verb_text.p ? ev->verb_text.p : "", ev->verb_text.len);
-        bad |= bind_span(st, stmt, 11, args.p ? args.p : "", args.len);
+        put_opt(st, ev->verb != SMTP_VERB_UNKNOWN ? smtp_verb_name(ev->verb) : "");
+        put_span(st, ev->verb_text.p ? ev->verb_text.p : "", ev->verb_text.len);
+        put_span(st, args.p ? args.p : "", args.len);
     } else {
-        bad |= bind_null(st, stmt, 9) | bind_null(st, stmt, 10) | bind_null(st, stmt, 11);
+        put_null(st);
+        put_null(st);
+        put_null(st);
     }
     if (ev->kind == SMTP_EV_REPLY) {
-        bad |= bind_i64(st, stmt, 12, ev->code);
-        bad |= ev->enhanced.len ? bind_span(st, stmt, 13, ev->enhanced.p, ev->enhanced.len) : bind_null(st, stmt, 13);
+        put_i64(st, ev->code);
+        if (ev->enhanced.len)
+            put_span(st, ev->enhanced.p, ev->enhanced.len);
+        else
+            put_null(st);
     } else {
-        bad |= bind_null(st, stmt, 12) | bind_null(st, stmt, 13);
+        put_null(st);
+        put_null(st);
     }
-    bad |= bind_span(st, stmt, 14, text.p, text.len);
-    bad |= have_lines ? bind_span(st, stmt, 15, st->buf.p ? st->buf.p : "", st->buf.len) : bind_null(st, stmt, 15);
-    bad |= bind_i64(st, stmt, 16, (int64_t)ev->bytes);
-    bad |= bind_i64(st, stmt, 17, (int64_t)ev->flags);
-    bad |= ev->kind == SMTP_EV_GAP ? bind_i64(st, stmt, 18, (int64_t)ev->gap_len) : bind_null(st, stmt, 18);
-    bad |= ev->kind == SMTP_EV_REPLY || ev->kind == SMTP_EV_BAD_REPLY ? bind_i64(st, stmt, 19, (int64_t)ev->reply_to_seq)
-                                                                      : bind_null(st, stmt, 19);
-    bad |= run ? bind_span(st, stmt, 20, run->p ? run->p : "", run->len) : bind_null(st, stmt, 20);
-    if (bad) {
-        sqlite3_clear_bindings(stmt);
-        return;
-    }
-    if (step_done(st, stmt, "insert event") == 0)
-        batch_check(st);
+    put_span(st, text.p, text.len);
+    if (have_lines)
+        put_span(st, st->buf.p ? st->buf.p : "", st->buf.len);
+    else
+        put_null(st);
+    put_i64(st, (int64_t)ev->bytes);
+    put_i64(st, (int64_t)ev->flags);
+    if (ev->kind == SMTP_EV_GAP)
+        put_i64(st, (int64_t)ev->gap_len);
+    else
+        put_null(st);
+    if (ev->kind == SMTP_EV_REPLY || ev->kind == SMTP_EV_BAD_REPLY)
+        put_i64(st, (int64_t)ev->reply_to_seq);
+    else
+        put_null(st);
+    if (run)
+        put_span(st, run->p ? run->p : "", run->len);
+    else
+        put_null(st);
+    row_end(st);
 }
 
 /*
@@ -702,28 +1145,30 @@ static int is_data_kind(enum smtp_event_kind kind)
     return kind == SMTP_EV_BODY || kind == SMTP_EV_BDAT_DATA || kind == SMTP_EV_TLS_DATA;
 }
 
-static void run_flush(struct store *st, const struct session_summary *s, struct data_run *run)
+static void run_flush(struct store *st, struct sink_session *ss)
 {
-    if (!run || !run->active)
+    struct data_run *run = &ss->run;
+
+    if (!run->active)
         return;
     run->first.bytes = run->bytes;
     run->first.n_frames = 1;
     run->first.frames = NULL;
-    insert_event(st, s, &run->first, &run->entries, run->have_lines ? &run->lines : NULL);
+    insert_event(st, ss, &run->first, &run->entries, run->have_lines ? &run->lines : NULL);
     run->active = 0;
     run->entries.len = 0;
     run->lines.len = 0;
     run->have_lines = 0;
 }
 
-static void run_add(struct store *st, const struct session_summary *s, struct data_run *run,
-                    const struct session_event *ev)
+static void run_add(struct store *st, struct sink_session *ss, const struct session_event *ev)
 {
+    struct data_run *run = &ss->run;
     char entry[96];
     int n;
 
     if (run->active && run->first.kind != ev->kind)
-        run_flush(st, s, run);
+        run_flush(st, ss);
     if (!run->active) {
         memset(&run->first, 0, sizeof run->first);
         run->first.seq = ev->seq;
@@ -742,142 +1187,131 @@ static void run_add(struct store *st, const struct session_summary *s, struct da
             run->have_lines = 1;
         }
     }
-    n = snprintf(entry, sizeof entry, "%" PRIu64 ":%" PRId64 ":%" PRIu64 ":%c;", ev->frame, ev->ts_usec, ev->bytes,
-                 ev->from_client ? 'C' : 'S');
-    if (n < 0 || buf_add(&run->entries, entry, (size_t)n) < 0) {
+    {
+        char *e = u64_digits(entry, ev->frame);
+        *e++ = ':';
+        e = i64_digits(e, ev->ts_usec);
+        *e++ = ':';
+        e = u64_digits(e, ev->bytes);
+        *e++ = ':';
+        *e++ = ev->from_client ? 'C' : 'S';
+        *e++ = ';';
+        n = (int)(e - entry);
+    }
+    if (buf_add(&run->entries, entry, (size_t)n) < 0) {
         fail(st, "%s: out of memory", st->path);
         return;
     }
     run->bytes += ev->bytes;
     if (run->entries.len >= RUN_MAX_ENTRIES_BYTES)
-        run_flush(st, s, run);
+        run_flush(st, ss);
 }
 
 static void sink_event(void *ctx, const struct session_summary *s, const struct session_event *ev)
 {
     struct store *st = ctx;
-    struct data_run *run = s->sink_data;
+    struct sink_session *ss = s->sink_data;
 
-    if (!s->db_id || st->failed)
+    if (!ss || atomic_load(&st->failed))
         return;
-    if (is_data_kind(ev->kind) && run) {
-        run_add(st, s, run, ev);
+    if (is_data_kind(ev->kind)) {
+        run_add(st, ss, ev);
         return;
     }
-    run_flush(st, s, run);
-    insert_event(st, s, ev, NULL, NULL);
+    run_flush(st, ss);
+    insert_event(st, ss, ev, NULL, NULL);
 }
 
 static void sink_message(void *ctx, const struct session_summary *s, const struct session_message *m)
 {
     struct store *st = ctx;
-    sqlite3_stmt *stmt = st->stmt[ST_MESSAGE];
-    int64_t msg_id;
+    struct sink_session *ss = s->sink_data;
     size_t i;
-    int bad = 0;
 
-    if (!s->db_id || tx_begin(st) < 0)
+    if (!ss || atomic_load(&st->failed))
         return;
-    bad |= bind_i64(st, stmt, 1, s->db_id);
-    bad |= bind_i64(st, stmt, 2, (int64_t)m->seq);
-    bad |= bind_str(st, stmt, 3, m->mail_from);
-    bad |= bind_opt(st, stmt, 4, m->mail_params);
-    bad |= m->declared_size >= 0 ? bind_i64(st, stmt, 5, m->declared_size) : bind_null(st, stmt, 5);
-    bad |= bind_opt(st, stmt, 6, m->transport);
-    bad |= bind_i64(st, stmt, 7, (int64_t)m->body_bytes);
-    bad |= bind_opt(st, stmt, 8, m->subject);
-    bad |= bind_opt(st, stmt, 9, m->header_from);
-    bad |= bind_opt(st, stmt, 10, m->header_to);
-    bad |= bind_opt(st, stmt, 11, m->message_id);
-    bad |= bind_opt(st, stmt, 12, m->header_date);
-    bad |= bind_opt_i64(st, stmt, 13, m->result_code);
-    bad |= bind_opt(st, stmt, 14, m->result_text);
-    bad |= bind_i64(st, stmt, 15, (int64_t)m->first_frame);
-    bad |= bind_i64(st, stmt, 16, (int64_t)m->recipients_seen);
-    if (bad) {
-        sqlite3_clear_bindings(stmt);
-        return;
-    }
-    if (step_done(st, stmt, "insert message") < 0)
-        return;
-    msg_id = sqlite3_last_insert_rowid(st->db);
-    stmt = st->stmt[ST_RECIPIENT];
+    row_begin(st, ST_MESSAGE, ss->handle, ROWF_SET_MESSAGE_ID);
+    put_value(st, VAL_SESSION_ID, NULL, 0);
+    put_i64(st, (int64_t)m->seq);
+    put_str(st, m->mail_from);
+    put_opt(st, m->mail_params);
+    if (m->declared_size >= 0)
+        put_i64(st, m->declared_size);
+    else
+        put_null(st);
+    put_opt(st, m->transport);
+    put_i64(st, (int64_t)m->body_bytes);
+    put_opt(st, m->subject);
+    put_opt(st, m->header_from);
+    put_opt(st, m->header_to);
+    put_opt(st, m->message_id);
+    put_opt(st, m->header_date);
+    put_opt_i64(st, m->result_code);
+    put_opt(st, m->result_text);
+    put_i64(st, (int64_t)m->first_frame);
+    put_i64(st, (int64_t)m->recipients_seen);
+    row_end(st);
     for (i = 0; m->recipients && i < m->n_recipients; i++) {
         const struct session_recipient *r = &m->recipients[i];
-        bad |= bind_i64(st, stmt, 1, msg_id);
-        bad |= bind_i64(st, stmt, 2, (int64_t)i + 1);
-        bad |= bind_str(st, stmt, 3, r->address);
-        bad |= bind_opt(st, stmt, 4, r->params);
-        bad |= bind_opt_i64(st, stmt, 5, r->code);
-        bad |= bind_opt(st, stmt, 6, r->text);
-        if (bad || step_done(st, stmt, "insert recipient") < 0) {
-            sqlite3_clear_bindings(stmt);
-            return;
-        }
+        row_begin(st, ST_RECIPIENT, ss->handle, 0);
+        put_value(st, VAL_MESSAGE_ID, NULL, 0);
+        put_i64(st, (int64_t)i + 1);
+        put_str(st, r->address);
+        put_opt(st, r->params);
+        put_opt_i64(st, r->code);
+        put_opt(st, r->text);
+        row_end(st);
     }
-    batch_check(st);
 }
 
 static void sink_finding(void *ctx, const struct session_summary *s, const struct finding *f)
 {
     struct store *st = ctx;
-    sqlite3_stmt *stmt = st->stmt[ST_FINDING];
-    int bad = 0;
+    struct sink_session *ss = s->sink_data;
 
-    if (!s->db_id || tx_begin(st) < 0)
+    if (!ss || atomic_load(&st->failed))
         return;
-    bad |= bind_i64(st, stmt, 1, s->db_id);
-    bad |= bind_str(st, stmt, 2, finding_kind_name(f->kind));
-    bad |= bind_opt(st, stmt, 3, f->extension);
-    bad |= bind_str(st, stmt, 4, finding_severity_name(f->severity));
-    bad |= bind_i64(st, stmt, 5, (int64_t)f->frame);
-    bad |= bind_i64(st, stmt, 6, (int64_t)f->event_seq);
-    bad |= bind_str(st, stmt, 7, f->detail ? f->detail : "");
-    if (bad) {
-        sqlite3_clear_bindings(stmt);
-        return;
-    }
-    if (step_done(st, stmt, "insert finding") == 0)
-        batch_check(st);
+    row_begin(st, ST_FINDING, ss->handle, 0);
+    put_value(st, VAL_SESSION_ID, NULL, 0);
+    put_str(st, finding_kind_name(f->kind));
+    put_opt(st, f->extension);
+    put_str(st, finding_severity_name(f->severity));
+    put_i64(st, (int64_t)f->frame);
+    put_i64(st, (int64_t)f->event_seq);
+    put_str(st, f->detail ? f->detail : "");
+    row_end(st);
 }
 
 static void sink_closed(void *ctx, const struct session_summary *s, const struct session_capability *caps,
                         size_t n_caps)
 {
     struct store *st = ctx;
-    sqlite3_stmt *stmt = st->stmt[ST_SESSION_UPDATE];
-    struct data_run *run = s->sink_data;
+    struct sink_session *ss = s->sink_data;
     size_t i;
 
-    if (run) {
-        if (s->db_id && !st->failed)
-            run_flush(st, s, run);
-        free(run->entries.p);
-        free(run->lines.p);
-        free(run);
-        /* closed() is the session's last callback: nothing reads sink_data after it. */
-    }
-    if (!s->db_id || tx_begin(st) < 0)
+    if (!ss)
         return;
-    if (bind_i64(st, stmt, 1, s->db_id) < 0 || bind_session(st, stmt, s) < 0) {
-        sqlite3_clear_bindings(stmt);
-        return;
-    }
-    if (step_done(st, stmt, "update session") < 0)
-        return;
-    stmt = st->stmt[ST_CAPABILITY];
-    for (i = 0; caps && i < n_caps; i++) {
-        int bad = 0;
-        bad |= bind_i64(st, stmt, 1, s->db_id);
-        bad |= bind_i64(st, stmt, 2, (int64_t)i + 1);
-        bad |= bind_str(st, stmt, 3, caps[i].keyword ? caps[i].keyword : "");
-        bad |= bind_str(st, stmt, 4, caps[i].params ? caps[i].params : "");
-        if (bad || step_done(st, stmt, "insert capability") < 0) {
-            sqlite3_clear_bindings(stmt);
-            return;
+    if (!atomic_load(&st->failed)) {
+        run_flush(st, ss);
+        row_begin(st, ST_SESSION_UPDATE, ss->handle, 0);
+        put_value(st, VAL_SESSION_ID, NULL, 0);
+        put_session(st, s);
+        row_end(st);
+        for (i = 0; caps && i < n_caps; i++) {
+            row_begin(st, ST_CAPABILITY, ss->handle, 0);
+            put_value(st, VAL_SESSION_ID, NULL, 0);
+            put_i64(st, (int64_t)i + 1);
+            put_str(st, caps[i].keyword ? caps[i].keyword : "");
+            put_str(st, caps[i].params ? caps[i].params : "");
+            row_end(st);
         }
     }
-    batch_check(st);
+    /* closed() is the session's last callback: nothing reads sink_data after it. The handle goes
+     * with the rows, freed once they are executed. */
+    row_release(st, ss->handle);
+    free(ss->run.entries.p);
+    free(ss->run.lines.p);
+    free(ss);
 }
 
 static const struct session_sink store_sink = {sink_opened, sink_event, sink_message, sink_finding, sink_closed};
@@ -889,7 +1323,7 @@ const struct session_sink *store_session_sink(void)
 
 const char *store_error(const struct store *st)
 {
-    return st && st->failed ? st->err : NULL;
+    return st && atomic_load(&st->failed) ? st->err : NULL;
 }
 
 /* Builds the session INSERT and UPDATE from session_cols. */
@@ -1015,11 +1449,20 @@ static void store_free(struct store *st)
 {
     int i;
 
+    stop_writer(st);
     for (i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
     free(st->buf.p);
+    free(st->rows.p);
+    for (i = 0; i < (int)st->n_spare; i++)
+        free(st->spare[i].p);
     free(st->path);
+    pthread_mutex_destroy(&st->err_mu);
+    pthread_mutex_destroy(&st->queue_mu);
+    pthread_mutex_destroy(&st->db_mu);
+    pthread_cond_destroy(&st->queue_work);
+    pthread_cond_destroy(&st->queue_done);
     free(st);
 }
 
@@ -1034,10 +1477,17 @@ struct store *store_open(const char *path, char *errbuf, size_t errlen)
         return NULL;
     }
     memcpy(st->path, path, plen + 1);
+    atomic_init(&st->failed, 0);
+    pthread_mutex_init(&st->err_mu, NULL);
+    pthread_mutex_init(&st->queue_mu, NULL);
+    pthread_mutex_init(&st->db_mu, NULL);
+    pthread_cond_init(&st->queue_work, NULL);
+    pthread_cond_init(&st->queue_done, NULL);
     /*
-     * One thread owns this connection (STYLE.md: one owner of the handle): no per-call mutex, and no
-     * global memory statistics, whose mutex SQLite otherwise takes on every allocation. The config
-     * call only works before SQLite initialises; later it fails harmlessly.
+     * One thread at a time uses this connection (the caller's, or the writer thread under db_mu): no
+     * per-call mutex in SQLite, and no global memory statistics, whose mutex SQLite otherwise takes
+     * on every allocation. The config call only works before SQLite initialises; later it fails
+     * harmlessly.
      */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -1054,7 +1504,7 @@ struct store *store_open(const char *path, char *errbuf, size_t errlen)
      * Foreign keys stay declared for readers but are not checked per row: this writer is their only
      * source, and the check costs an index probe per event. */
     if (set_wal(st) < 0 || exec_sql(st, "PRAGMA synchronous = NORMAL") < 0 ||
-        exec_sql(st, "PRAGMA foreign_keys = OFF") < 0 || exec_sql(st, "PRAGMA cache_size = -16384") < 0 ||
+        exec_sql(st, "PRAGMA foreign_keys = OFF") < 0 || exec_sql(st, "PRAGMA cache_size = -4096") < 0 || exec_sql(st, "PRAGMA wal_autocheckpoint = 8192") < 0 ||
         exec_sql(st, "PRAGMA temp_store = MEMORY") < 0)
         goto error;
     if (check_schema(st) < 0 || prepare_all(st) < 0)
@@ -1143,7 +1593,7 @@ static int find_captures(struct store *st, const char *sha256, int64_t *complete
     return 0;
 }
 
-int store_capture_begin(struct store *st, const char *source, const char *kind, const char *link_type,
+static int store_capture_begin_locked(struct store *st, const char *source, const char *kind, const char *link_type,
                         const char *sha256, int force, int64_t *capture_id, int64_t *existing_id, char *errbuf,
                         size_t errlen)
 {
@@ -1208,7 +1658,7 @@ error:
     return -1;
 }
 
-int store_capture_drop_unfinished(struct store *st, const char *source, uint64_t file_size, char *errbuf,
+static int store_capture_drop_unfinished_locked(struct store *st, const char *source, uint64_t file_size, char *errbuf,
                                    size_t errlen)
 {
     sqlite3_stmt *stmt = NULL;
@@ -1241,7 +1691,7 @@ error:
     return -1;
 }
 
-int store_capture_size_known(struct store *st, uint64_t file_size)
+static int store_capture_size_known_locked(struct store *st, uint64_t file_size)
 {
     sqlite3_stmt *stmt = NULL;
     int known = 1; /* on any doubt, hash first */
@@ -1257,7 +1707,7 @@ int store_capture_size_known(struct store *st, uint64_t file_size)
     return known;
 }
 
-int store_capture_set_file(struct store *st, int64_t capture_id, uint64_t file_size, const char *sha256,
+static int store_capture_set_file_locked(struct store *st, int64_t capture_id, uint64_t file_size, const char *sha256,
                            char *errbuf, size_t errlen)
 {
     sqlite3_stmt *stmt = NULL;
@@ -1286,7 +1736,7 @@ error:
     return -1;
 }
 
-int store_capture_end(struct store *st, int64_t capture_id, int64_t first_ts_usec, int64_t last_ts_usec,
+static int store_capture_end_locked(struct store *st, int64_t capture_id, int64_t first_ts_usec, int64_t last_ts_usec,
                       uint64_t packets, uint64_t bytes, char *errbuf, size_t errlen)
 {
     static const char sql[] = "UPDATE captures SET first_ts = ?2, last_ts = ?3, first_ts_usec = ?4, "
@@ -1327,9 +1777,71 @@ error:
     return -1;
 }
 
+/* The public calls below run on the caller's thread: each first lets the writer finish every row queued. */
+int store_capture_begin(struct store *st, const char *source, const char *kind, const char *link_type,
+                        const char *sha256, int force, int64_t *capture_id, int64_t *existing_id, char *errbuf,
+                        size_t errlen)
+{
+    int rc;
+
+    store_enter(st);
+    rc = store_capture_begin_locked(st, source, kind, link_type, sha256, force, capture_id, existing_id, errbuf,
+                                    errlen);
+    store_leave(st);
+    return rc;
+}
+
+int store_capture_drop_unfinished(struct store *st, const char *source, uint64_t file_size, char *errbuf,
+                                  size_t errlen)
+{
+    int rc;
+
+    store_enter(st);
+    rc = store_capture_drop_unfinished_locked(st, source, file_size, errbuf, errlen);
+    store_leave(st);
+    return rc;
+}
+
+int store_capture_size_known(struct store *st, uint64_t file_size)
+{
+    int rc;
+
+    store_enter(st);
+    rc = store_capture_size_known_locked(st, file_size);
+    store_leave(st);
+    return rc;
+}
+
+int store_capture_set_file(struct store *st, int64_t capture_id, uint64_t file_size, const char *sha256,
+                           char *errbuf, size_t errlen)
+{
+    int rc;
+
+    store_enter(st);
+    rc = store_capture_set_file_locked(st, capture_id, file_size, sha256, errbuf, errlen);
+    store_leave(st);
+    return rc;
+}
+
+int store_capture_end(struct store *st, int64_t capture_id, int64_t first_ts_usec, int64_t last_ts_usec,
+                      uint64_t packets, uint64_t bytes, char *errbuf, size_t errlen)
+{
+    int rc;
+
+    store_enter(st);
+    rc = store_capture_end_locked(st, capture_id, first_ts_usec, last_ts_usec, packets, bytes, errbuf, errlen);
+    store_leave(st);
+    return rc;
+}
+
 int store_commit(struct store *st)
 {
-    return tx_commit(st);
+    int rc;
+
+    store_enter(st);
+    rc = tx_commit(st);
+    store_leave(st);
+    return rc;
 }
 
 int store_close(struct store *st)
@@ -1338,6 +1850,8 @@ int store_close(struct store *st)
 
     if (!st)
         return 0;
+    handoff(st);
+    stop_writer(st);
     rc = tx_commit(st);
     store_free(st);
     return rc;

@@ -44,7 +44,16 @@ int store_capture_end(struct store *st, int64_t capture_id, int64_t first_ts_use
  */
 const struct session_sink *store_session_sink(void);
 
-/* The first write error since open, or NULL. */
+/*
+ * Moves the SQLite work of the session sink to a writer thread of the store: the sink callbacks then
+ * only encode rows and hand them over (at most about 1 MiB ahead; the caller waits beyond). Every
+ * other call of this module first waits until the rows handed over are executed. Call at most once,
+ * from the thread that calls the rest. Returns 0, or -1 if the thread cannot start (the store then
+ * stays synchronous and usable).
+ */
+int store_start_writer(struct store *st);
+
+/* The first write error since open (from either thread), or NULL. */
 const char *store_error(const struct store *st);
 
 /* Commits what is pending (e.g. on SIGINT). Returns 0 or -1. */

@@ -28,6 +28,8 @@ run_suite "findings of every sample" sh tests/findings.sh ./smtptrace
 run_suite "database content of the samples (csv)" sh tests/dbgolden.sh ./smtptrace
 run_suite "database (read, query, show)" sh tests/store.sh ./smtptrace
 run_suite "database (ASan+UBSan)" sh tests/store.sh build-asan/smtptrace
+run_suite "unit tests of the store (TSan build)" sh tests/unit.sh build-tsan
+run_suite "database content of the samples (TSan)" sh tests/dbgolden.sh build-tsan/smtptrace
 run_suite "durability and secrets" sh tests/durability.sh ./smtptrace
 run_suite "JSON lines" sh tests/json.sh ./smtptrace
 run_suite "JSON lines (ASan+UBSan)" sh tests/json.sh build-asan/smtptrace

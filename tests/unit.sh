@@ -15,7 +15,7 @@ for t in "$dir"/test_*; do
         echo "FAIL $name: exited $rc without a cmocka verdict"
         printf '%s\n' "$out" | tail -20
     fi
-    if printf '%s\n' "$out" | grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error:'; then
+    if printf '%s\n' "$out" | grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|WARNING: ThreadSanitizer\|runtime error:'; then
         echo "FAIL $name: sanitizer report"
         printf '%s\n' "$out" | grep -A5 'Sanitizer\|runtime error' | head -30
     fi
