@@ -740,8 +740,11 @@ static void exec_rows(struct store *st, const struct strbuf *b)
             case VAL_TEXT:
                 memcpy(&n, p, sizeof n);
                 p += sizeof n;
-                if (!skip)
-                    bad |= bind_span(st, stmt, (int)i, n ? p : "", n);
+                /* STATIC: the buffer outlives the step, and bindings are cleared after it. */
+                if (!skip && sqlite3_bind_text(stmt, (int)i, n ? p : "", (int)n, SQLITE_STATIC) != SQLITE_OK) {
+                    fail_db(st, "bind");
+                    bad = 1;
+                }
                 p += n;
                 break;
             case VAL_SESSION_ID:
