@@ -701,9 +701,8 @@ static void row_release(struct store *st, struct row_session *session)
 {
     struct row_header h = {ROW_RELEASE, 0, 0, 0, session};
 
-    if (row_put(st, &h, sizeof h) < 0)
-        free(session); /* nothing queued can name it: the row buffer did not grow */
-    else
+    /* Out of memory here, the handle leaks: rows already queued may still name it. */
+    if (row_put(st, &h, sizeof h) == 0)
         handoff_if_full(st);
 }
 
