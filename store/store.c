@@ -615,13 +615,29 @@ static void row_begin(struct store *st, enum stmt_id stmt, struct row_session *s
     st->row_bad = row_put(st, &h, sizeof h) < 0;
 }
 
+/* Room for more bytes of the row being encoded; NULL (row marked bad, error recorded) when out of memory. */
+static char *row_room(struct store *st, size_t more)
+{
+    if (st->row_bad)
+        return NULL;
+    if (buf_reserve(&st->rows, more) < 0) {
+        fail(st, "%s: out of memory", st->path);
+        st->row_bad = 1;
+        return NULL;
+    }
+    return st->rows.p + st->rows.len;
+}
+
 static void put_value(struct store *st, enum val_type type, const void *payload, size_t len)
 {
-    uint8_t t = (uint8_t)type;
+    char *d = row_room(st, 1 + len);
 
-    if (st->row_bad)
+    if (!d)
         return;
-    st->row_bad = row_put(st, &t, 1) < 0 || (len && row_put(st, payload, len) < 0);
+    d[0] = (char)type;
+    if (len)
+        memcpy(d + 1, payload, len);
+    st->rows.len += 1 + len;
     st->row_values++;
 }
 
@@ -639,6 +655,7 @@ static void put_i64(struct store *st, int64_t v)
 static void put_span(struct store *st, const char *p, size_t len)
 {
     uint32_t n;
+    char *d;
 
     if (!p) {
         put_null(st);
@@ -647,9 +664,15 @@ static void put_span(struct store *st, const char *p, size_t len)
     if (len > (size_t)0x7fffffff)
         len = 0x7fffffff;
     n = (uint32_t)len;
-    put_value(st, VAL_TEXT, &n, sizeof n);
-    if (!st->row_bad && len)
-        st->row_bad = row_put(st, p, len) < 0;
+    d = row_room(st, 1 + sizeof n + len);
+    if (!d)
+        return;
+    d[0] = (char)VAL_TEXT;
+    memcpy(d + 1, &n, sizeof n);
+    if (len)
+        memcpy(d + 1 + sizeof n, p, len);
+    st->rows.len += 1 + sizeof n + len;
+    st->row_values++;
 }
 
 static void put_str(struct store *st, const char *s)
