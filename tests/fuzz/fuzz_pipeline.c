@@ -23,7 +23,8 @@ static struct store *fuzz_store(void)
 {
     char serr[256];
 
-    if (shared_store && ++shared_store_runs >= STORE_REUSE_RUNS) {
+    /* A store whose writes failed stays failed (sticky error): replace it at once too. */
+    if (shared_store && (++shared_store_runs >= STORE_REUSE_RUNS || store_error(shared_store))) {
         store_close(shared_store);
         shared_store = NULL;
     }

@@ -1011,6 +1011,23 @@ TRANSCRIPT(headers, 0,
     "C body bytes=233 'Received: from x\\r\\n\\x09by y\\r\\nSUBJECT: Hello \\x09\\r\\n   folded\\r\\n\\x09again  \\r\\nfrom: Alice <a@b>\\r\\nTo:   c@d  \\r\\nMessage-ID: <1@x>\\r\\nDate: Mon, 1 Jan 2024 00:00:00 +0000\\r\\nX-Other: y\\r\\nSubject: second is ignored\\r\\n\\r\\nSubject: not a header\\r\\n..\\r\\n.x\\r\\n\\xc3\\xa9t\\xc3\\xa9\\r\\n'\n"
     "C body_end bytes=3 size=231 lines=16 8bit subject='Hello folded again' from='Alice <a@b>' to='c@d' msgid='<1@x>' date='Mon, 1 Jan 2024 00:00:00 +0000' f=2,3\n")
 
+/* 8-bit bytes right after the end of data, in the same push (the next transaction's UTF-8
+ * address), are not the body's: the body stays 7-bit. Then an 8-bit body split over two pushes. */
+static const struct step body_8bit_edge_steps[] = {
+    CL("DATA\r\n"),
+    CL("plain\r\n.\r\nMAIL FROM:<\xc3\xa9@x>\r\nDATA\r\n"),
+    CL("ascii line\r\nsecond \xc3"),
+    CL("\xa9\r\n.\r\n"),
+};
+TRANSCRIPT(body_8bit_edge, 0,
+    "C command DATA args='' bytes=6 f=1\n"
+    "C body bytes=7 'plain\\r\\n'\n"
+    "C body_end bytes=3 size=7 lines=1 f=2\n"
+    "C command MAIL args='<\\xc3\\xa9@x>' bytes=18 f=2\n"
+    "C command DATA args='' bytes=6 f=2\n"
+    "C body bytes=23 'ascii line\\r\\nsecond \\xc3\\xa9\\r\\n'\n"
+    "C body_end bytes=3 size=23 lines=2 8bit f=4\n")
+
 /* Edge bodies: empty, a "." that is data, ".\r" not followed by LF, a lone dot at a push end. */
 static const struct step body_edges_steps[] = {
     CL("DATA\r\n.\r\n"),
@@ -1417,6 +1434,7 @@ int main(void)
         cmocka_unit_test(enhanced),
         cmocka_unit_test(headers),
         cmocka_unit_test(body_edges),
+        cmocka_unit_test(body_8bit_edge),
         cmocka_unit_test(long_command),
         cmocka_unit_test(reply_limits),
         cmocka_unit_test(body_long),
