@@ -966,8 +966,10 @@ static void start_checkpointer(struct store *st)
 {
     if (!st->path[0] || strcmp(st->path, ":memory:") == 0 || strncmp(st->path, "file:", 5) == 0)
         return;
+    /* The read makes the new connection open the WAL: until then its checkpoints do nothing. */
     if (sqlite3_open_v2(st->path, &st->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(st->ckpt_db, 5000) != SQLITE_OK) {
+        sqlite3_busy_timeout(st->ckpt_db, 5000) != SQLITE_OK ||
+        sqlite3_exec(st->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(st->ckpt_db);
         st->ckpt_db = NULL;
         return;
