@@ -162,7 +162,6 @@ static void make_key(uint8_t key[KEY_LEN], const struct tcp_segment *seg)
     }
 }
 
-/* FNV-1a, then a murmur3 finaliser so the low bits used for the index are well mixed. */
 /*
  * Eight key bytes at a time with a multiply-xorshift mix: byte-wise FNV was a 37-step serial chain,
  * the largest single cost of the packet path. The per-table seed keeps a crafted capture from
