@@ -316,20 +316,35 @@ static void fail_db(struct store *st, const char *what)
     fail(st, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
+/* Whole seconds of usec (rounded down, also before 1970) and the microseconds after them. */
+static int64_t usec_split(int64_t usec, long *frac)
+{
+    int64_t secs = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
+
+    *frac = (long)(usec - secs * 1000000);
+    return secs;
+}
+
+/* "2024-06-04T11:49:28" into day; -1 when that time cannot be shown. */
+static int format_day(int64_t secs64, char day[32])
+{
+    time_t secs = (time_t)secs64;
+    struct tm tm;
+
+    return gmtime_r(&secs, &tm) && strftime(day, 32, "%Y-%m-%dT%H:%M:%S", &tm) ? 0 : -1;
+}
+
 /* "2024-06-04T11:49:28.979341Z" */
 static void format_ts(int64_t usec, char *buf, size_t len)
 {
-    int64_t secs64 = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
-    time_t secs = (time_t)secs64;
-    long frac = (long)(usec - secs64 * 1000000);
-    struct tm tm;
+    long frac;
+    int64_t secs = usec_split(usec, &frac);
     char day[32];
 
-    if (!gmtime_r(&secs, &tm) || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+    if (format_day(secs, day) < 0)
         snprintf(buf, len, "%" PRId64, usec);
-        return;
-    }
-    snprintf(buf, len, "%s.%06ldZ", day, frac);
+    else
+        snprintf(buf, len, "%s.%06ldZ", day, frac);
 }
 
 /* Decimal digits of v at p, no NUL; returns the end. snprintf is most of the cost of a data run's
@@ -360,35 +375,30 @@ static char *i64_digits(char *p, int64_t v)
 /* format_ts for the rows: consecutive events mostly share their second, so its text is reused. */
 static void format_ts_cached(struct store *st, int64_t usec, char *buf, size_t len)
 {
-    int64_t secs64 = usec >= 0 ? usec / 1000000 : -((-usec + 999999) / 1000000);
-    long frac = (long)(usec - secs64 * 1000000);
+    long frac;
+    int64_t secs = usec_split(usec, &frac);
+    size_t day_len;
+    int i;
 
-    if (!st->ts_cache_day[0] || secs64 != st->ts_cache_secs) {
-        time_t secs = (time_t)secs64;
-        struct tm tm;
-        if (!gmtime_r(&secs, &tm) || strftime(st->ts_cache_day, sizeof st->ts_cache_day, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+    if (!st->ts_cache_day[0] || secs != st->ts_cache_secs) {
+        if (format_day(secs, st->ts_cache_day) < 0) {
             st->ts_cache_day[0] = '\0';
-            snprintf(buf, len, "%" PRId64, usec);
-            return;
-        }
-        st->ts_cache_secs = secs64;
-    }
-    {
-        size_t day_len = strlen(st->ts_cache_day);
-        char *p;
-        int i;
-        if (day_len + 9 > len) {
             format_ts(usec, buf, len);
             return;
         }
-        memcpy(buf, st->ts_cache_day, day_len);
-        p = buf + day_len;
-        *p++ = '.';
-        for (i = 5; i >= 0; i--, frac /= 10)
-            p[i] = (char)('0' + frac % 10);
-        p[6] = 'Z';
-        p[7] = '\0';
+        st->ts_cache_secs = secs;
     }
+    day_len = strlen(st->ts_cache_day);
+    if (day_len + 9 > len) {
+        format_ts(usec, buf, len);
+        return;
+    }
+    memcpy(buf, st->ts_cache_day, day_len);
+    buf[day_len] = '.';
+    for (i = 6; i >= 1; i--, frac /= 10)
+        buf[day_len + (size_t)i] = (char)('0' + frac % 10);
+    buf[day_len + 7] = 'Z';
+    buf[day_len + 8] = '\0';
 }
 
 static int buf_reserve(struct strbuf *b, size_t more)
@@ -612,25 +622,6 @@ struct row_header {
     struct row_session *session;
 };
 
-static int row_put(struct store *st, const void *p, size_t len)
-{
-    if (buf_add(&st->rows, p, len) < 0) {
-        fail(st, "%s: out of memory", st->path);
-        return -1;
-    }
-    return 0;
-}
-
-/* Starts a row; values follow with put_*, row_end() completes it. */
-static void row_begin(struct store *st, enum stmt_id stmt, struct row_session *session, unsigned flags)
-{
-    struct row_header h = {ROW_INSERT, (uint8_t)stmt, (uint8_t)flags, 0, session};
-
-    st->row_start = st->rows.len;
-    st->row_values = 0;
-    st->row_bad = row_put(st, &h, sizeof h) < 0;
-}
-
 /* Room for more bytes of the row being encoded; NULL (row marked bad, error recorded) when out of memory. */
 static char *row_room(struct store *st, size_t more)
 {
@@ -642,6 +633,28 @@ static char *row_room(struct store *st, size_t more)
         return NULL;
     }
     return st->rows.p + st->rows.len;
+}
+
+/* Appends a row header (the start of a row, or a release). */
+static void put_header(struct store *st, const struct row_header *h)
+{
+    char *d = row_room(st, sizeof *h);
+
+    if (d) {
+        memcpy(d, h, sizeof *h);
+        st->rows.len += sizeof *h;
+    }
+}
+
+/* Starts a row; values follow with put_*, row_end() completes it. */
+static void row_begin(struct store *st, enum stmt_id stmt, struct row_session *session, unsigned flags)
+{
+    struct row_header h = {ROW_INSERT, (uint8_t)stmt, (uint8_t)flags, 0, session};
+
+    st->row_start = st->rows.len;
+    st->row_values = 0;
+    st->row_bad = 0;
+    put_header(st, &h);
 }
 
 static void put_value(struct store *st, enum val_type type, const void *payload, size_t len)
@@ -727,7 +740,8 @@ static void row_end(struct store *st)
     struct row_header h;
 
     if (st->row_bad || st->row_values > 255) {
-        st->rows.len = st->row_start;
+        st->rows.len = st->row_start; /* the row is dropped; an error was recorded */
+        st->row_bad = 0;
         return;
     }
     memcpy(&h, st->rows.p + st->row_start, sizeof h);
@@ -741,8 +755,9 @@ static void row_release(struct store *st, struct row_session *session)
     struct row_header h = {ROW_RELEASE, 0, 0, 0, session};
 
     /* Out of memory here, the handle leaks: rows already queued may still name it. */
-    if (row_put(st, &h, sizeof h) == 0)
-        handoff_if_full(st);
+    put_header(st, &h);
+    st->row_bad = 0;
+    handoff_if_full(st);
 }
 
 /* Executing side: binds and steps every row of one buffer, in order. */
